@@ -1,0 +1,43 @@
+/* name.c — stable virtual message names (see name.h for the format). */
+#include "name.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* Maildir info letters, in the order Courier writes them (reference 2.2). */
+static const struct {
+	char letter;
+	uint8_t flag;
+} info_letters[] = {
+    {'D', MBX_DRAFT}, {'F', MBX_FLAGGED}, {'R', MBX_ANSWERED}, {'S', MBX_SEEN}, {'T', MBX_DELETED},
+};
+
+void mbx_flag_letters(uint8_t flags, char out[6])
+{
+	size_t n = 0;
+	for (size_t i = 0; i < sizeof info_letters / sizeof info_letters[0]; i++)
+		if (flags & info_letters[i].flag)
+			out[n++] = info_letters[i].letter;
+	out[n] = '\0';
+}
+
+size_t mbx_message_key(uint32_t uidvalidity, const struct mbx_message *m, int pop3, char *buf)
+{
+	int n;
+	if (pop3)
+		n = snprintf(buf, MBX_NAME_MAX, "%08x%08x", uidvalidity, m->uid);
+	else
+		n = snprintf(buf, MBX_NAME_MAX, "%lld.M%uV%uX%016llx.mboxfs,S=%u",
+		             (long long)(m->date > 0 ? m->date : 0), m->uid, uidvalidity,
+		             (unsigned long long)m->hash, m->size);
+	return (size_t)n;
+}
+
+size_t mbx_message_name(uint32_t uidvalidity, const struct mbx_message *m, int pop3, char *buf)
+{
+	size_t n = mbx_message_key(uidvalidity, m, pop3, buf);
+	char letters[6];
+	mbx_flag_letters(m->flags, letters);
+	n += (size_t)snprintf(buf + n, MBX_NAME_MAX - n, ":2,%s", letters);
+	return n;
+}

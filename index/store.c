@@ -1,0 +1,451 @@
+/* store.c — persistent, checksummed index per mbox (see store.h). */
+#include "store.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+#define XXH_INLINE_ALL /* the hot path: let the compiler inline XXH3 */
+#include <xxhash.h>
+
+#define INDEX_MAGIC   "MBXIDX\n"
+#define INDEX_VERSION 1
+#define EDGE          4096 /* bytes hashed at each end of the mbox */
+
+struct identity {
+	uint64_t dev, ino, size;
+	int64_t mtime_sec, mtime_nsec, ctime_sec, ctime_nsec;
+	uint64_t head_hash, tail_hash;
+};
+
+struct index_header {
+	char magic[8];
+	uint32_t version, endian, msg_size, key_len;
+	struct identity id;
+	uint32_t kind, rule, uidvalidity, uidnext;
+	struct mbx_parse_state state;
+	uint64_t parsed_size, nmsgs, ncuts, nanomalies;
+	uint32_t keywords_len, reserved;
+};
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+static uint64_t edge_hash(const char *data, uint64_t from, uint64_t to)
+{
+	return to > from ? XXH3_64bits(data + from, (size_t)(to - from)) : 0;
+}
+
+static void identity_of(const struct stat *st, const char *data, struct identity *id)
+{
+	uint64_t size = (uint64_t)st->st_size;
+	memset(id, 0, sizeof *id);
+	id->dev = (uint64_t)st->st_dev, id->ino = (uint64_t)st->st_ino, id->size = size;
+	id->mtime_sec = st->st_mtim.tv_sec, id->mtime_nsec = st->st_mtim.tv_nsec;
+	id->ctime_sec = st->st_ctim.tv_sec, id->ctime_nsec = st->st_ctim.tv_nsec;
+	if (data) {
+		id->head_hash = edge_hash(data, 0, size < EDGE ? size : EDGE);
+		id->tail_hash = edge_hash(data, size < EDGE ? 0 : size - EDGE, size);
+	}
+}
+
+/* The old file is a prefix of the new one, as far as its edges show. */
+static int only_grew(const struct identity *old, const struct identity *now, const char *data)
+{
+	if (old->dev != now->dev || old->ino != now->ino || old->size >= now->size || !old->size)
+		return 0;
+	uint64_t s = old->size;
+	return edge_hash(data, 0, s < EDGE ? s : EDGE) == old->head_hash &&
+	       edge_hash(data, s < EDGE ? 0 : s - EDGE, s) == old->tail_hash;
+}
+
+static void state_path(char *buf, size_t len, const char *dir, const char *key, const char *ext)
+{
+	XXH128_hash_t h = XXH3_128bits(key, strlen(key));
+	snprintf(buf, len, "%s/%016llx%016llx.%s", dir, (unsigned long long)h.high64,
+	         (unsigned long long)h.low64, ext);
+}
+
+/* Reads a whole small file; NULL if absent or unreadable. */
+static char *slurp(const char *path, size_t *len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	struct stat st;
+	char *buf = NULL;
+	if (fstat(fd, &st) == 0 && st.st_size > 0 && (buf = malloc((size_t)st.st_size))) {
+		if (pread(fd, buf, (size_t)st.st_size, 0) != st.st_size) {
+			free(buf);
+			buf = NULL;
+		} else
+			*len = (size_t)st.st_size;
+	}
+	close(fd);
+	return buf;
+}
+
+/* Writes path atomically and durably. Returns 0 or -1 with errno. */
+static int write_atomic(const char *dir, const char *path, const struct iovec *parts, int n)
+{
+	char tmp[4096];
+	snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)gettid());
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -1;
+	for (int i = 0; i < n; i++) {
+		const char *p = parts[i].iov_base;
+		size_t left = parts[i].iov_len;
+		while (left) {
+			ssize_t w = write(fd, p, left);
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w <= 0)
+				goto fail;
+			p += w, left -= (size_t)w;
+		}
+	}
+	if (fsync(fd) < 0 || close(fd) < 0) {
+		fd = -1;
+		goto fail;
+	}
+	fd = -1;
+	if (rename(tmp, path) < 0)
+		goto fail;
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) {
+		fsync(dfd);
+		close(dfd);
+	}
+	return 0;
+fail:;
+	int saved = errno;
+	if (fd >= 0)
+		close(fd);
+	unlink(tmp);
+	errno = saved;
+	return -1;
+}
+
+/* Loads an index; returns 1 if it is sound and belongs to key, 0 otherwise. */
+static int load_index(const char *path, const char *key, struct mbx_mailbox *mb,
+                      struct identity *id)
+{
+	size_t len = 0;
+	char *buf = slurp(path, &len);
+	struct index_header h;
+	int ok = 0;
+	if (!buf || len < sizeof h + 8)
+		goto out;
+	uint64_t sum;
+	memcpy(&sum, buf + len - 8, 8);
+	if (sum != XXH3_64bits(buf, len - 8))
+		goto out;
+	memcpy(&h, buf, sizeof h);
+	size_t klen = strlen(key);
+	if (memcmp(h.magic, INDEX_MAGIC, 8) || h.version != INDEX_VERSION ||
+	    h.endian != 0x01020304 || h.msg_size != sizeof(struct mbx_message) ||
+	    h.key_len != klen || h.kind > MBX_KIND_NOT_MAILBOX || h.rule > MBX_RULE_ANY_STABLE)
+		goto out;
+	size_t need = sizeof h + klen + h.keywords_len + h.nmsgs * sizeof(struct mbx_message) +
+	              h.ncuts * sizeof(struct mbx_cut) + h.nanomalies * sizeof(struct mbx_anomaly) +
+	              8;
+	if (h.nmsgs > len || h.ncuts > len || h.nanomalies > len || need != len)
+		goto out;
+	const char *p = buf + sizeof h;
+	if (memcmp(p, key, klen))
+		goto out;
+	p += klen;
+	mbx_mailbox_free(mb);
+	mbx_mailbox_init(mb);
+	const char *kw = p, *kwend = p + h.keywords_len;
+	for (int i = 0; i < MBX_MAX_KEYWORDS && kw < kwend; i++) {
+		size_t n = strnlen(kw, (size_t)(kwend - kw));
+		if (n && !(mb->keywords[i] = strndup(kw, n)))
+			goto out;
+		kw += n + 1;
+	}
+	p = kwend;
+	mb->msgs = malloc(h.nmsgs ? h.nmsgs * sizeof *mb->msgs : 1);
+	mb->cuts = malloc(h.ncuts ? h.ncuts * sizeof *mb->cuts : 1);
+	mb->anomalies = malloc(h.nanomalies ? h.nanomalies * sizeof *mb->anomalies : 1);
+	if (!mb->msgs || !mb->cuts || !mb->anomalies)
+		goto out;
+	memcpy(mb->msgs, p, h.nmsgs * sizeof *mb->msgs);
+	p += h.nmsgs * sizeof *mb->msgs;
+	memcpy(mb->cuts, p, h.ncuts * sizeof *mb->cuts);
+	p += h.ncuts * sizeof *mb->cuts;
+	memcpy(mb->anomalies, p, h.nanomalies * sizeof *mb->anomalies);
+	mb->nmsgs = mb->msgs_cap = h.nmsgs;
+	mb->ncuts = mb->cuts_cap = h.ncuts;
+	mb->nanomalies = h.nanomalies;
+	for (size_t i = 0; i < mb->nmsgs; i++) { /* cuts must stay inside the array */
+		const struct mbx_message *m = &mb->msgs[i];
+		if ((uint64_t)m->cut_first + m->ncuts > mb->ncuts ||
+		    m->offset + m->raw_len > h.parsed_size)
+			goto out;
+	}
+	mb->kind = (enum mbx_kind)h.kind;
+	mb->rule = (enum mbx_uid_rule)h.rule;
+	mb->uidvalidity = h.uidvalidity;
+	mb->uidnext = h.uidnext;
+	mb->state = h.state;
+	mb->parsed_size = h.parsed_size;
+	*id = h.id;
+	ok = 1;
+out:
+	if (!ok && buf) {
+		mbx_mailbox_free(mb);
+		mbx_mailbox_init(mb);
+	}
+	free(buf);
+	return ok;
+}
+
+static int save_index(const char *dir, const char *path, const char *key,
+                      const struct mbx_mailbox *mb, const struct identity *id)
+{
+	struct index_header h;
+	memset(&h, 0, sizeof h);
+	memcpy(h.magic, INDEX_MAGIC, 8);
+	h.version = INDEX_VERSION, h.endian = 0x01020304;
+	h.msg_size = sizeof(struct mbx_message);
+	h.key_len = (uint32_t)strlen(key);
+	h.id = *id;
+	h.kind = mb->kind, h.rule = mb->rule, h.uidvalidity = mb->uidvalidity,
+	h.uidnext = mb->uidnext;
+	h.state = mb->state;
+	h.parsed_size = mb->parsed_size;
+	h.nmsgs = mb->nmsgs, h.ncuts = mb->ncuts, h.nanomalies = mb->nanomalies;
+	char kw[MBX_MAX_KEYWORDS * (MBX_MAX_KEYWORD_LEN + 1)];
+	size_t kwlen = 0;
+	for (int i = 0; i < MBX_MAX_KEYWORDS; i++) {
+		const char *k = mb->keywords[i] ? mb->keywords[i] : "";
+		memcpy(kw + kwlen, k, strlen(k) + 1);
+		kwlen += strlen(k) + 1;
+	}
+	h.keywords_len = (uint32_t)kwlen;
+	struct iovec parts[7] = {
+	    {&h, sizeof h},
+	    {(void *)key, h.key_len},
+	    {kw, kwlen},
+	    {mb->msgs, mb->nmsgs * sizeof *mb->msgs},
+	    {mb->cuts, mb->ncuts * sizeof *mb->cuts},
+	    {mb->anomalies, mb->nanomalies * sizeof *mb->anomalies},
+	    {NULL, 8},
+	};
+	XXH3_state_t st;
+	XXH3_64bits_reset(&st);
+	for (int i = 0; i < 6; i++)
+		XXH3_64bits_update(&st, parts[i].iov_base, parts[i].iov_len);
+	uint64_t sum = XXH3_64bits_digest(&st);
+	parts[6].iov_base = &sum;
+	return write_atomic(dir, path, parts, 7);
+}
+
+/* The any-stable UIDVALIDITY of key: read, or chosen now and stored. */
+static uint32_t stable_uidvalidity(const char *dir, const char *key, uint32_t proposal)
+{
+	char path[4096];
+	state_path(path, sizeof path, dir, key, "uidv");
+	size_t len = 0;
+	char *buf = slurp(path, &len);
+	if (buf) {
+		char tmp[32];
+		size_t n = len < sizeof tmp - 1 ? len : sizeof tmp - 1;
+		memcpy(tmp, buf, n);
+		tmp[n] = '\0';
+		free(buf);
+		unsigned long v = strtoul(tmp, NULL, 10);
+		if (v > 0 && v <= UINT32_MAX)
+			return (uint32_t)v;
+	}
+	char line[32];
+	int n = snprintf(line, sizeof line, "%u\n", proposal);
+	struct iovec part = {line, (size_t)n};
+	if (write_atomic(dir, path, &part, 1) < 0)
+		return 0;
+	return proposal;
+}
+
+/* After a rebuild: give unchanged messages their old UIDs back (matched by
+ * content hash, size and date, in file order), and the others new UIDs above
+ * every UID handed out before. */
+static void keep_uids(struct mbx_mailbox *mb, const struct mbx_mailbox *old)
+{
+	size_t cap = 1;
+	while (cap < old->nmsgs * 2)
+		cap <<= 1;
+	struct slot {
+		const struct mbx_message *m;
+	} *table = calloc(cap, sizeof *table);
+	if (!table)
+		return; /* keep c-client's numbering: still valid, just less kind */
+	for (size_t i = 0; i < old->nmsgs; i++) {
+		size_t h = (size_t)old->msgs[i].hash & (cap - 1);
+		while (table[h].m)
+			h = (h + 1) & (cap - 1);
+		table[h].m = &old->msgs[i];
+	}
+	uint32_t last = old->uidnext > mb->uidnext ? old->uidnext - 1 : mb->uidnext - 1;
+	uint8_t *kept = calloc(mb->nmsgs ? mb->nmsgs : 1, 1);
+	if (!kept) {
+		free(table);
+		return;
+	}
+	static const struct mbx_message used = {0}; /* marks a slot already matched */
+	for (size_t i = 0; i < mb->nmsgs; i++) {
+		struct mbx_message *m = &mb->msgs[i];
+		for (size_t h = (size_t)m->hash & (cap - 1); table[h].m; h = (h + 1) & (cap - 1)) {
+			const struct mbx_message *o = table[h].m;
+			if (o != &used && o->hash == m->hash && o->size == m->size &&
+			    o->date == m->date) {
+				m->uid = o->uid;
+				m->ctime = o->ctime;
+				table[h].m = &used;
+				kept[i] = 1;
+				break;
+			}
+		}
+	}
+	for (size_t i = 0; i < mb->nmsgs; i++)
+		if (!kept[i])
+			mb->msgs[i].uid = ++last;
+	mb->uidnext = last + 1;
+	mb->state.last_uid = last;
+	if (mb->nmsgs)
+		mb->state.prev_uid = mb->msgs[mb->nmsgs - 1].uid;
+	free(kept);
+	free(table);
+}
+
+static int map_file(struct mbx_file *f, int parse)
+{
+	if (!f->size)
+		return 0;
+	void *p =
+	    mmap(NULL, f->size, PROT_READ, MAP_PRIVATE | (parse ? MAP_POPULATE : 0), f->fd, 0);
+	if (p == MAP_FAILED)
+		return -1;
+	if (parse)
+		madvise(p, f->size, MADV_SEQUENTIAL);
+	f->data = p;
+	return 0;
+}
+
+int mbx_open(struct mbx_file *f, const char *path, const char *state_dir, const char *key,
+             char *err, size_t errlen)
+{
+	struct stat st;
+	memset(f, 0, sizeof *f);
+	mbx_mailbox_init(&f->mb);
+	f->fd = open(path, O_RDONLY | O_NOATIME | O_CLOEXEC);
+	if (f->fd < 0 && errno == EPERM) /* O_NOATIME needs ownership */
+		f->fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (f->fd < 0) {
+		set_err(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (fstat(f->fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		set_err(err, errlen, "%s: %s", path,
+		        S_ISREG(st.st_mode) ? strerror(errno) : "not a regular file");
+		mbx_close(f);
+		return -1;
+	}
+	f->size = (uint64_t)st.st_size;
+	f->dev = st.st_dev, f->ino = st.st_ino;
+	uint32_t now = (uint32_t)time(NULL);
+	char idx_path[4096] = "";
+	struct identity old_id, id;
+	struct mbx_mailbox old;
+	mbx_mailbox_init(&old);
+	int have_old = 0;
+	if (state_dir) {
+		state_path(idx_path, sizeof idx_path, state_dir, key, "idx");
+		have_old = load_index(idx_path, key, &old, &old_id);
+	}
+	if (map_file(f, !have_old) < 0) {
+		set_err(err, errlen, "%s: mmap: %s", path, strerror(errno));
+		mbx_mailbox_free(&old);
+		mbx_close(f);
+		return -1;
+	}
+	identity_of(&st, f->data, &id);
+	int r = 0;
+	if (have_old && !memcmp(&old_id, &id, sizeof id)) {
+		f->mb = old; /* ownership moves */
+		f->how = MBX_OPEN_INDEX_REUSED;
+		return 0;
+	}
+	if (have_old && only_grew(&old_id, &id, f->data)) {
+		f->mb = old;
+		mbx_mailbox_init(&old);
+		r = mbx_parse_append(&f->mb, f->data, f->size, now);
+		f->how = MBX_OPEN_APPENDED;
+		if (r == 0) { /* not a clean append: start over, keeping UIDs */
+			old = f->mb;
+			mbx_mailbox_init(&f->mb);
+		}
+	}
+	if (r == 0) {
+		f->how = have_old ? MBX_OPEN_REBUILT : MBX_OPEN_PARSED;
+		if (have_old && old.rule == MBX_RULE_ANY_STABLE)
+			f->mb.uidvalidity = old.uidvalidity, f->mb.rule = MBX_RULE_ANY_STABLE;
+		r = mbx_parse(&f->mb, f->data, f->size, now);
+		if (r == 0 && have_old && f->mb.rule != MBX_RULE_EXACT && old.rule == f->mb.rule &&
+		    old.uidvalidity == f->mb.uidvalidity)
+			keep_uids(&f->mb, &old);
+	}
+	mbx_mailbox_free(&old);
+	if (r < 0) {
+		set_err(err, errlen, "%s: %s", path, strerror(errno));
+		mbx_close(f);
+		return -1;
+	}
+	if (state_dir && f->mb.rule == MBX_RULE_ANY_STABLE && !f->mb.uidvalidity &&
+	    f->mb.kind != MBX_KIND_NOT_MAILBOX) {
+		f->mb.uidvalidity = stable_uidvalidity(state_dir, key, now);
+		if (!f->mb.uidvalidity) {
+			set_err(err, errlen, "%s: cannot record UIDVALIDITY in %s: %s", path,
+			        state_dir, strerror(errno));
+			mbx_close(f);
+			return -1;
+		}
+	}
+	if (state_dir && save_index(state_dir, idx_path, key, &f->mb, &id) < 0) {
+		set_err(err, errlen, "%s: cannot write index in %s: %s", path, state_dir,
+		        strerror(errno));
+		mbx_close(f);
+		return -1;
+	}
+	return 0;
+}
+
+void mbx_close(struct mbx_file *f)
+{
+	if (f->data)
+		munmap((void *)f->data, f->size);
+	if (f->fd >= 0)
+		close(f->fd);
+	mbx_mailbox_free(&f->mb);
+	f->data = NULL;
+	f->fd = -1;
+}
+
+const char *mbx_open_how_name(enum mbx_open_how how)
+{
+	static const char *const names[] = {"reused", "appended", "rebuilt", "parsed"};
+	return names[how];
+}

@@ -1,0 +1,53 @@
+/* store.h — an mbox opened through its persistent index.
+ *
+ * Contract:
+ *  - mbx_open() maps the mbox read-only (never opened for writing, atime left
+ *    alone where the kernel allows) and returns its parsed view, using the index
+ *    file in state_dir when it matches the file (device, inode, size, mtime,
+ *    ctime, hashes of its first and last 4 KiB), parsing only the new tail when
+ *    the file only grew, and parsing from scratch otherwise.
+ *  - A rebuild keeps the UIDs (and so the names) of unchanged messages where the
+ *    UIDs are mboxfs's own (rules any-stable and metadata); new messages get UIDs
+ *    above every UID given before.
+ *  - The any-stable UIDVALIDITY is chosen once per key and kept in its own file
+ *    (<state_dir>/<key hash>.uidv), never rewritten, so losing or corrupting an
+ *    index never changes it.
+ *  - Index files are versioned and checksummed and written atomically (temp file,
+ *    fsync, rename, fsync of the directory). A corrupt, truncated, foreign or
+ *    older index is ignored and rebuilt, never trusted.
+ *  - With state_dir NULL nothing is read or written; any-stable UIDVALIDITY is 0.
+ */
+#ifndef MBOXFS_STORE_H
+#define MBOXFS_STORE_H
+
+#include "mbox.h"
+
+#include <sys/types.h>
+
+enum mbx_open_how {
+	MBX_OPEN_INDEX_REUSED, /* index matched: nothing parsed */
+	MBX_OPEN_APPENDED,     /* only the new tail was parsed */
+	MBX_OPEN_REBUILT,      /* the file changed: parsed from scratch */
+	MBX_OPEN_PARSED,       /* no usable index (or no state dir) */
+};
+
+struct mbx_file {
+	int fd;
+	const char *data; /* the mapped file, NULL when empty */
+	uint64_t size;
+	dev_t dev;
+	ino_t ino;
+	struct mbx_mailbox mb;
+	enum mbx_open_how how;
+};
+
+/* key names the mailbox in state_dir (mboxfs uses "<maildir>/<folder>").
+ * Returns 0, or -1 with a message in err ("<path>: <reason>"). */
+int mbx_open(struct mbx_file *f, const char *path, const char *state_dir, const char *key,
+             char *err, size_t errlen);
+
+void mbx_close(struct mbx_file *f);
+
+const char *mbx_open_how_name(enum mbx_open_how how);
+
+#endif

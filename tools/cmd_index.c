@@ -1,0 +1,303 @@
+/* cmd_index.c — `mboxfs index`: index every mailbox of the account map, in
+ * parallel, and report each one with its anomalies. */
+#include "account_map.h"
+#include "commands.h"
+#include "json.h"
+#include "store.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char index_usage[] =
+    "usage: mboxfs index --map FILE --state DIR [--source-tz ZONE] [--jobs N] [--json]\n";
+
+/* One mailbox to index, and what came of it. */
+struct job {
+	const struct account *account;
+	char *folder; /* "INBOX" or the path below the folders directory */
+	char *path;
+	char *key;
+	/* results */
+	int failed;
+	char err[PATH_MAX + 128];
+	struct mbx_mailbox mb; /* messages dropped, anomalies kept */
+	uint64_t bytes;
+	enum mbx_open_how how;
+};
+
+struct work {
+	struct job *jobs;
+	size_t njobs, next, done;
+	uint64_t bytes_done;
+	const char *state;
+	pthread_mutex_t lock;
+};
+
+static int add_job(struct work *w, const struct account *a, const char *folder, const char *path)
+{
+	struct job *n = realloc(w->jobs, (w->njobs + 1) * sizeof *n);
+	if (!n)
+		return -1;
+	w->jobs = n;
+	struct job *j = &w->jobs[w->njobs];
+	memset(j, 0, sizeof *j);
+	j->account = a;
+	j->folder = strdup(folder);
+	j->path = strdup(path);
+	if (!j->folder || !j->path || asprintf(&j->key, "%s:%s", a->maildir, folder) < 0)
+		return -1;
+	w->njobs++;
+	return 0;
+}
+
+/* Folder mboxes: every regular file below dir, dot files excepted (they are
+ * shell and mail-client settings, never UW folders worth serving). */
+static int scan_folders(struct work *w, const struct account *a, const char *dir, const char *rel,
+                        const char *inbox_real)
+{
+	char path[PATH_MAX], sub[PATH_MAX];
+	if (snprintf(path, sizeof path, "%s%s%s", dir, *rel ? "/" : "", rel) >= (int)sizeof path)
+		return 0;
+	DIR *d = opendir(path);
+	if (!d)
+		return -1;
+	struct dirent *e;
+	int r = 0;
+	while (r == 0 && (e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		char full[PATH_MAX], real[PATH_MAX];
+		struct stat st;
+		if (snprintf(sub, sizeof sub, "%s%s%s", rel, *rel ? "/" : "", e->d_name) >=
+		        (int)sizeof sub ||
+		    snprintf(full, sizeof full, "%s/%s", dir, sub) >= (int)sizeof full ||
+		    stat(full, &st) < 0)
+			continue;
+		if (S_ISDIR(st.st_mode))
+			r = scan_folders(w, a, dir, sub, inbox_real);
+		else if (S_ISREG(st.st_mode) &&
+		         !(realpath(full, real) && !strcmp(real, inbox_real)))
+			r = add_job(w, a, sub, full);
+	}
+	closedir(d);
+	return r;
+}
+
+static void *worker(void *arg)
+{
+	struct work *w = arg;
+	for (;;) {
+		pthread_mutex_lock(&w->lock);
+		size_t i = w->next < w->njobs ? w->next++ : w->njobs;
+		pthread_mutex_unlock(&w->lock);
+		if (i == w->njobs)
+			return NULL;
+		struct job *j = &w->jobs[i];
+		struct mbx_file f;
+		if (mbx_open(&f, j->path, w->state, j->key, j->err, sizeof j->err) < 0) {
+			j->failed = 1;
+		} else {
+			j->bytes = f.size;
+			j->how = f.how;
+			j->mb = f.mb; /* keep the summary; messages are not needed */
+			free(j->mb.msgs), free(j->mb.cuts);
+			j->mb.msgs = NULL, j->mb.cuts = NULL;
+			j->mb.msgs_cap = j->mb.cuts_cap = j->mb.ncuts = 0;
+			mbx_mailbox_init(&f.mb);
+			mbx_close(&f);
+		}
+		pthread_mutex_lock(&w->lock);
+		w->done++;
+		w->bytes_done += j->bytes;
+		pthread_mutex_unlock(&w->lock);
+	}
+}
+
+static void progress(struct work *w, int final)
+{
+	pthread_mutex_lock(&w->lock);
+	fprintf(stderr, "\rmboxfs index: %zu/%zu mailboxes, %.1f MB%s", w->done, w->njobs,
+	        (double)w->bytes_done / 1e6, final ? "\n" : "");
+	pthread_mutex_unlock(&w->lock);
+}
+
+static void report_text(const struct job *j)
+{
+	const struct mbx_mailbox *mb = &j->mb;
+	if (j->failed) {
+		printf("%s %s: error: %s\n", j->account->maildir, j->folder, j->err);
+		return;
+	}
+	if (mb->kind == MBX_KIND_NOT_MAILBOX)
+		printf("%s %s: %s: not served\n", j->account->maildir, j->folder, j->path);
+	else
+		printf(
+		    "%s %s: %zu messages, %llu bytes, UIDVALIDITY %u (%s), UIDNEXT %u, index %s\n",
+		    j->account->maildir, j->folder, mb->nmsgs, (unsigned long long)j->bytes,
+		    mb->uidvalidity, mbx_rule_name(mb->rule), mb->uidnext,
+		    mbx_open_how_name(j->how));
+	for (size_t i = 0; i < mb->nanomalies; i++)
+		printf("  %s:%llu: %s: %s\n", j->path, (unsigned long long)mb->anomalies[i].line,
+		       mbx_anomaly_name(mb->anomalies[i].kind), mb->anomalies[i].text);
+}
+
+static void report_json(const struct job *j, int first)
+{
+	const struct mbx_mailbox *mb = &j->mb;
+	printf("%s\n {\"maildir\": ", first ? "" : ",");
+	json_string(stdout, j->account->maildir);
+	printf(", \"folder\": ");
+	json_string(stdout, j->folder);
+	printf(", \"mbox\": ");
+	json_string(stdout, j->path);
+	if (j->failed) {
+		printf(", \"error\": ");
+		json_string(stdout, j->err);
+		printf("}");
+		return;
+	}
+	printf(", \"served\": %s, \"messages\": %zu, \"bytes\": %llu, \"uid_rule\": \"%s\", "
+	       "\"uidvalidity\": %u, \"uidnext\": %u, \"index\": \"%s\", \"anomalies\": [",
+	       mb->kind == MBX_KIND_NOT_MAILBOX ? "false" : "true", mb->nmsgs,
+	       (unsigned long long)j->bytes, mbx_rule_name(mb->rule), mb->uidvalidity, mb->uidnext,
+	       mbx_open_how_name(j->how));
+	for (size_t i = 0; i < mb->nanomalies; i++) {
+		printf("%s{\"line\": %llu, \"kind\": \"%s\", \"text\": ", i ? ", " : "",
+		       (unsigned long long)mb->anomalies[i].line,
+		       mbx_anomaly_name(mb->anomalies[i].kind));
+		json_string(stdout, mb->anomalies[i].text);
+		printf("}");
+	}
+	printf("]}");
+}
+
+int cmd_index(int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"map", required_argument, NULL, 'm'},
+	    {"state", required_argument, NULL, 's'},
+	    {"source-tz", required_argument, NULL, 'z'},
+	    {"jobs", required_argument, NULL, 'j'},
+	    {"json", no_argument, NULL, 'J'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	const char *map_path = NULL, *state = NULL;
+	long jobs = sysconf(_SC_NPROCESSORS_ONLN);
+	int json = 0, c, status = 0;
+	char *end;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'm':
+			map_path = optarg;
+			break;
+		case 's':
+			state = optarg;
+			break;
+		case 'z':
+			if (set_source_tz(optarg) < 0) {
+				fprintf(stderr, "mboxfs index: unknown time zone '%s'\n", optarg);
+				return 2;
+			}
+			break;
+		case 'j':
+			jobs = strtol(optarg, &end, 10);
+			if (*end || jobs < 1 || jobs > 256) {
+				fprintf(stderr,
+				        "mboxfs index: --jobs takes a number from 1 to 256\n");
+				return 2;
+			}
+			break;
+		case 'J':
+			json = 1;
+			break;
+		case 'h':
+			fputs(index_usage, stdout);
+			return 0;
+		default:
+			fputs(index_usage, stderr);
+			return 2;
+		}
+	}
+	if (!map_path || !state || optind != argc) {
+		fputs(index_usage, stderr);
+		return 2;
+	}
+	if (mkdir(state, 0700) < 0 && errno != EEXIST) {
+		fprintf(stderr, "mboxfs index: %s: %s\n", state, strerror(errno));
+		return 1;
+	}
+	struct account_map map;
+	int loaded = map_load(&map, map_path);
+	for (size_t i = 0; i < map.nerrors; i++)
+		fprintf(stderr, "mboxfs index: %s\n", map.errors[i]);
+	if (loaded < 0 || map.nerrors)
+		status = 1;
+	struct work w = {.state = state};
+	pthread_mutex_init(&w.lock, NULL);
+	for (size_t i = 0; i < map.naccounts; i++) {
+		const struct account *a = &map.accounts[i];
+		char inbox_real[PATH_MAX] = "";
+		if (!realpath(a->inbox, inbox_real))
+			snprintf(inbox_real, sizeof inbox_real, "%s", a->inbox);
+		if (add_job(&w, a, "INBOX", a->inbox) < 0) {
+			fprintf(stderr, "mboxfs index: out of memory\n");
+			return 1;
+		}
+		const char *dir = account_folders_dir(a);
+		if (dir && scan_folders(&w, a, dir, "", inbox_real) < 0) {
+			fprintf(stderr, "mboxfs index: %s:%u: folders %s: %s\n", map_path, a->line,
+			        dir, strerror(errno));
+			status = 1;
+		}
+	}
+	if ((size_t)jobs > w.njobs)
+		jobs = w.njobs ? (long)w.njobs : 1;
+	pthread_t *threads = calloc((size_t)jobs, sizeof *threads);
+	long started = 0;
+	for (; threads && started < jobs; started++)
+		if (pthread_create(&threads[started], NULL, worker, &w) != 0)
+			break;
+	if (!started) /* no thread could start: do the work here */
+		worker(&w);
+	int tty = isatty(2);
+	while (tty) {
+		pthread_mutex_lock(&w.lock);
+		int finished = w.done == w.njobs;
+		pthread_mutex_unlock(&w.lock);
+		progress(&w, finished);
+		if (finished)
+			break;
+		sleep(1);
+	}
+	for (long t = 0; t < started; t++)
+		pthread_join(threads[t], NULL);
+	free(threads);
+	if (json)
+		printf("[");
+	for (size_t i = 0; i < w.njobs; i++) {
+		struct job *j = &w.jobs[i];
+		if (json)
+			report_json(j, i == 0);
+		else
+			report_text(j);
+		if (j->failed)
+			status = 1;
+		mbx_mailbox_free(&j->mb);
+		free(j->folder), free(j->path), free(j->key);
+	}
+	if (json)
+		printf("\n]\n");
+	free(w.jobs);
+	map_free(&map);
+	return status;
+}

@@ -1,0 +1,13 @@
+/* commands.h — the verbs of the mboxfs command. Each takes argc/argv with
+ * argv[0] being the verb, and returns the process exit status. */
+#ifndef MBOXFS_COMMANDS_H
+#define MBOXFS_COMMANDS_H
+
+int cmd_show(int argc, char **argv);
+int cmd_index(int argc, char **argv);
+
+/* Sets the time zone in which zone-less From_ lines are read (--source-tz).
+ * Must run before any thread starts. Returns 0, or -1 if zone is unknown. */
+int set_source_tz(const char *zone);
+
+#endif
