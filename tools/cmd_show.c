@@ -107,16 +107,21 @@ static void print_text(const struct mbx_file *f, const char *path)
 			printf(" %s", mb->keywords[i]);
 		printf("\n");
 	}
-	printf("%8s  %-6s %9s  %-26s  %s\n", "UID", "FLAGS", "SIZE", "INTERNALDATE", "FILE NAME");
+	printf("%8s  %-6s %9s  %-26s  %s\n", "UID", "FLAGS", "SIZE", "INTERNALDATE",
+	       "FILE NAME, KEYWORDS");
 	for (size_t i = 0; i < mb->nmsgs; i++) {
 		const struct mbx_message *m = &mb->msgs[i];
 		char date[MBX_DATE_STRLEN], name[MBX_NAME_MAX], letters[6];
 		mbx_format_internaldate(m->date, m->zone, date);
 		mbx_message_name(mb->uidvalidity, m, 0, name);
 		mbx_flag_letters(m->flags, letters);
-		printf("%8u  %-6s %9llu  %-26s  %s\n", m->uid, letters,
+		printf("%8u  %-6s %9llu  %-26s  %s", m->uid, letters,
 		       (unsigned long long)(m->size + mbx_served_lines(mb, m, f->data)), date,
 		       name);
+		for (int j = 0; j < MBX_MAX_KEYWORDS; j++)
+			if (m->keywords & (1u << j) && mb->keywords[j])
+				printf(" %s", mb->keywords[j]);
+		printf("\n");
 	}
 	for (size_t i = 0; i < mb->nanomalies; i++)
 		printf("%s:%llu: %s: %s\n", path, (unsigned long long)mb->anomalies[i].line,

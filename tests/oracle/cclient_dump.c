@@ -1,0 +1,374 @@
+/* cclient_dump.c — test oracle: what UW c-client (hence uw-imapd) serves for one mbox file.
+ *
+ *   cclient_dump [-v] [--bytes DIR] FILE
+ *
+ * Opens FILE read-only with the c-client library and prints one JSON object (the format of
+ * corpora/expected/*.json): driver, UIDVALIDITY, UIDNEXT, declared keywords and, per message,
+ * UID, flags, keywords, \Recent, RFC822.SIZE, INTERNALDATE and the SHA-256 of BODY[] with
+ * CRLF turned into LF. --bytes DIR also writes each message (LF form) to DIR/<uid>.
+ * -v copies c-client's log messages (warnings such as "UID less than") to stderr.
+ * Exit status: 0 ok, 1 c-client could not open the file, 2 usage or system error.
+ */
+#include <c-client.h>
+
+#include <errno.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "sha256.h"
+
+static int verbose;
+
+/* ---- JSON output ---------------------------------------------------------------------- */
+
+/* Length of a valid UTF-8 sequence at s (at most n bytes), 0 if invalid. */
+static size_t utf8_len(const unsigned char *s, size_t n)
+{
+	size_t len = s[0] >= 0xf0 && s[0] <= 0xf4 ? 4 : s[0] >= 0xe0 ? 3 : s[0] >= 0xc2 ? 2 : 0;
+	if (!len || len > n)
+		return 0;
+	for (size_t i = 1; i < len; i++)
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	return len;
+}
+
+/* A JSON string. Valid UTF-8 is copied; every other byte >= 0x80 is written as \u00XX (as
+ * if Latin-1), the same convention as `mboxfs show --json`, so byte strings compare. */
+static void json_str(const char *str)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	size_t len = strlen(str);
+	putchar('"');
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = s[i];
+		size_t u;
+		if (c == '"' || c == '\\')
+			printf("\\%c", c);
+		else if (c == '\n')
+			fputs("\\n", stdout);
+		else if (c < 0x20 || c == 0x7f)
+			printf("\\u%04x", c);
+		else if (c < 0x80)
+			putchar(c);
+		else if ((u = utf8_len(s + i, len - i))) {
+			fwrite(s + i, 1, u, stdout);
+			i += u - 1;
+		} else
+			printf("\\u%04x", c);
+	}
+	putchar('"');
+}
+
+/* ---- served message bytes ------------------------------------------------------------- */
+
+/* Receives BODY[] piecewise and passes it on with every CRLF turned into LF. A CR at the end
+ * of one piece is held back until the next byte is known. */
+struct lf_sink {
+	struct sha256_state sha;
+	FILE *copy; /* --bytes file or NULL */
+	int held_cr;
+};
+
+static void sink_out(struct lf_sink *k, const char *p, size_t n)
+{
+	sha256_add(&k->sha, p, n);
+	if (k->copy)
+		fwrite(p, 1, n, k->copy);
+}
+
+static void sink_add(struct lf_sink *k, const char *p, size_t n)
+{
+	size_t start = 0;
+	if (k->held_cr && n) {
+		k->held_cr = 0;
+		if (p[0] != '\n')
+			sink_out(k, "\r", 1);
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (p[i] != '\r')
+			continue;
+		sink_out(k, p + start, i - start);
+		start = i + 1;
+		if (i + 1 == n)
+			k->held_cr = 1; /* decide when the next piece arrives */
+		else if (p[i + 1] != '\n')
+			sink_out(k, "\r", 1); /* lone CR stays */
+	}
+	sink_out(k, p + start, n - start);
+}
+
+static void sink_finish(struct lf_sink *k, char hex[65])
+{
+	if (k->held_cr)
+		sink_out(k, "\r", 1);
+	sha256_end_hex(&k->sha, hex);
+}
+
+/* SHA-256 (and optional copy) of message msgno as imapd serves BODY[]: the header, then the
+ * text, both fetched with FT_PEEK so nothing is marked \Seen. The header is copied first
+ * because a driver may reuse one buffer for both fetches. */
+static int hash_message(MAILSTREAM *stream, unsigned long msgno, const char *bytes_dir,
+			char hex[65])
+{
+	unsigned long hlen = 0, tlen = 0;
+	char *h = mail_fetch_header(stream, msgno, NIL, NIL, &hlen, FT_PEEK);
+	char *hcopy = malloc(hlen + 1);
+	struct lf_sink k = {.copy = NULL, .held_cr = 0};
+	if (!hcopy)
+		return -1;
+	memcpy(hcopy, h, hlen);
+	sha256_begin(&k.sha);
+	if (bytes_dir) {
+		char path[PATH_MAX];
+		snprintf(path, sizeof path, "%s/%lu", bytes_dir, mail_uid(stream, msgno));
+		if (!(k.copy = fopen(path, "wb"))) {
+			fprintf(stderr, "cclient_dump: %s: %s\n", path, strerror(errno));
+			free(hcopy);
+			return -1;
+		}
+	}
+	sink_add(&k, hcopy, hlen);
+	free(hcopy);
+	char *t = mail_fetch_text(stream, msgno, NIL, &tlen, FT_PEEK);
+	sink_add(&k, t, tlen);
+	sink_finish(&k, hex);
+	if (k.copy && fclose(k.copy)) {
+		fprintf(stderr, "cclient_dump: write error: %s\n", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- dump ----------------------------------------------------------------------------- */
+
+static int dump(MAILSTREAM *stream, const char *given_path, const char *bytes_dir)
+{
+	/* The system flags, in the order imapd prints them. */
+	static const char *const flag_names[] = {"\\Seen", "\\Deleted", "\\Flagged",
+						 "\\Answered", "\\Draft"};
+	const char *tz = getenv("TZ");
+	printf("{\"mbox\": ");
+	json_str(given_path);
+	printf(", \"tz\": ");
+	json_str(tz ? tz : "");
+	printf(", \"driver\": ");
+	json_str(stream->dtb ? stream->dtb->name : "");
+	printf(", \"uidvalidity\": %lu, \"uidnext\": %lu, \"keywords\": [", stream->uid_validity,
+	       stream->uid_last + 1);
+	/* Declared keywords: slots up to the first empty one (c-client stops matching there). */
+	for (int i = 0; i < NUSERFLAGS && stream->user_flags[i]; i++) {
+		printf(i ? ", " : "");
+		json_str(stream->user_flags[i]);
+	}
+	printf("], \"messages\": [");
+	if (stream->nmsgs)
+		mail_fetch_fast(stream, "1:*", NIL); /* no-op for unix; as imapd would */
+	for (unsigned long i = 1; i <= stream->nmsgs; i++) {
+		MESSAGECACHE *elt = mail_elt(stream, i);
+		char hex[65], date[MAILTMPLEN];
+		const int set[] = {elt->seen, elt->deleted, elt->flagged, elt->answered, elt->draft};
+		if (hash_message(stream, i, bytes_dir, hex) < 0)
+			return -1;
+		printf("%s\n {\"uid\": %lu, \"flags\": [", i > 1 ? "," : "", mail_uid(stream, i));
+		for (size_t j = 0, n = 0; j < sizeof set / sizeof set[0]; j++)
+			if (set[j]) {
+				printf(n++ ? ", " : "");
+				json_str(flag_names[j]);
+			}
+		printf("], \"keywords\": [");
+		for (int j = 0, n = 0; j < NUSERFLAGS; j++)
+			if ((elt->user_flags & (1UL << j)) && stream->user_flags[j]) {
+				printf(n++ ? ", " : "");
+				json_str(stream->user_flags[j]);
+			}
+		mail_date(date, elt);
+		printf("], \"recent\": %s, \"size\": %lu, \"internaldate\": ",
+		       elt->recent ? "true" : "false", elt->rfc822_size);
+		json_str(date);
+		printf(", \"sha256_lf\": \"%s\"}", hex);
+	}
+	printf("%s]}\n", stream->nmsgs ? "\n" : "");
+	return fflush(stdout) ? -1 : 0;
+}
+
+/* c-client resolves a plain name relative to the home directory and refuses names that
+ * are absolute or contain "..", so the file is opened by its base name with HOME set to
+ * its directory. Names c-client would interpret itself (INBOX in any case, #namespace,
+ * {server}, ~user) or very long paths are opened through a symlink in a temp directory. */
+static int needs_alias(const char *dir, const char *base)
+{
+	return !strcasecmp(base, "INBOX") || strchr("#{~", base[0]) || strstr(base, "..") ||
+	       strlen(dir) + strlen(base) > 512;
+}
+
+static void usage(void)
+{
+	fputs("usage: cclient_dump [-v] [--bytes DIR] MBOXFILE\n", stderr);
+	exit(2);
+}
+
+int main(int argc, char **argv)
+{
+	const char *bytes_dir = NULL, *given = NULL;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "-v"))
+			verbose = 1;
+		else if (!strcmp(argv[i], "--bytes") && i + 1 < argc)
+			bytes_dir = argv[++i];
+		else if (argv[i][0] == '-' || given)
+			usage();
+		else
+			given = argv[i];
+	}
+	if (!given)
+		usage();
+
+	char real[PATH_MAX], alias_dir[] = "/tmp/cclient_dump.XXXXXX", alias[PATH_MAX] = "";
+	struct stat st;
+	if (!realpath(given, real) || stat(real, &st)) {
+		fprintf(stderr, "cclient_dump: %s: %s\n", given, strerror(errno));
+		return 2;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		fprintf(stderr, "cclient_dump: %s: not a regular file\n", given);
+		return 2;
+	}
+	if (bytes_dir && mkdir(bytes_dir, 0777) && errno != EEXIST) {
+		fprintf(stderr, "cclient_dump: %s: %s\n", bytes_dir, strerror(errno));
+		return 2;
+	}
+	char *slash = strrchr(real, '/');
+	char *dir = real, *base = slash + 1;
+	*slash = '\0';
+	if (!*dir)
+		dir = "/";
+	if (needs_alias(dir, base)) {
+		char target[PATH_MAX];
+		snprintf(target, sizeof target, "%s/%s", strcmp(dir, "/") ? dir : "", base);
+		if (!mkdtemp(alias_dir)) {
+			fprintf(stderr, "cclient_dump: mkdtemp: %s\n", strerror(errno));
+			return 2;
+		}
+		snprintf(alias, sizeof alias, "%s/mailbox", alias_dir);
+		if (symlink(target, alias)) {
+			fprintf(stderr, "cclient_dump: symlink: %s\n", strerror(errno));
+			rmdir(alias_dir);
+			return 2;
+		}
+		dir = alias_dir;
+		base = "mailbox";
+	}
+
+#include "linkage.c" /* link every driver, as imapd does */
+
+	/* Must come before anything asks c-client for the user name; as root c-client has no
+	 * home directory otherwise. */
+	struct passwd *pw = getpwuid(geteuid());
+	setenv("HOME", dir, 1);
+	env_init(pw ? pw->pw_name : "nobody", dir);
+
+	int rc = 1;
+	MAILSTREAM *stream = mail_open(NIL, base, OP_READONLY);
+	if (!stream)
+		fprintf(stderr, "cclient_dump: c-client cannot open %s\n", given);
+	else {
+		rc = dump(stream, given, bytes_dir) ? 2 : 0;
+		mail_close(stream);
+	}
+	if (*alias) {
+		unlink(alias);
+		rmdir(alias_dir);
+	}
+	return rc;
+}
+
+/* ---- callbacks c-client requires of every application ------------------------------- */
+
+void mm_log(char *string, long errflg)
+{
+	static const char *const kind[] = {"info", "warning", "error", "parse", "bye", "tcp"};
+	if (verbose || errflg == ERROR)
+		fprintf(stderr, "c-client %s: %s\n",
+			errflg >= 0 && errflg <= 5 ? kind[errflg] : "log", string);
+}
+
+void mm_dlog(char *string)
+{
+	if (verbose)
+		fprintf(stderr, "c-client debug: %s\n", string);
+}
+
+void mm_notify(MAILSTREAM *stream, char *string, long errflg)
+{
+	(void)stream;
+	mm_log(string, errflg);
+}
+
+void mm_fatal(char *string)
+{
+	fprintf(stderr, "c-client fatal: %s\n", string);
+}
+
+void mm_searched(MAILSTREAM *stream, unsigned long number)
+{
+	(void)stream, (void)number;
+}
+
+void mm_exists(MAILSTREAM *stream, unsigned long number)
+{
+	(void)stream, (void)number;
+}
+
+void mm_expunged(MAILSTREAM *stream, unsigned long number)
+{
+	(void)stream, (void)number;
+}
+
+void mm_flags(MAILSTREAM *stream, unsigned long number)
+{
+	(void)stream, (void)number;
+}
+
+void mm_list(MAILSTREAM *stream, int delimiter, char *name, long attributes)
+{
+	(void)stream, (void)delimiter, (void)name, (void)attributes;
+}
+
+void mm_lsub(MAILSTREAM *stream, int delimiter, char *name, long attributes)
+{
+	(void)stream, (void)delimiter, (void)name, (void)attributes;
+}
+
+void mm_status(MAILSTREAM *stream, char *mailbox, MAILSTATUS *status)
+{
+	(void)stream, (void)mailbox, (void)status;
+}
+
+void mm_login(NETMBX *mb, char *user, char *pwd, long trial)
+{
+	(void)mb, (void)trial;
+	*user = *pwd = '\0'; /* never used: only local files are opened */
+}
+
+void mm_critical(MAILSTREAM *stream)
+{
+	(void)stream;
+}
+
+void mm_nocritical(MAILSTREAM *stream)
+{
+	(void)stream;
+}
+
+long mm_diskerror(MAILSTREAM *stream, long errcode, long serious)
+{
+	(void)stream, (void)errcode, (void)serious;
+	return NIL; /* read-only: never asked; NIL = abort the operation */
+}
