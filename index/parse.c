@@ -224,8 +224,13 @@ static int header_line(struct parser *p, struct mbx_message *m, const char *s, s
 	if ((s[0] == 'S' || s[0] == 's' ||
 	     ((s[0] == 'X' || s[0] == 'x') && len > 1 && s[1] == '-')) &&
 	    mbx_is_internal_header_name(s, len)) {
+		size_t shown = 0;
+		while (shown < len && shown < 40 && s[shown] != ':' && s[shown] != '\n' &&
+		       s[shown] != '\r' && s[shown] != '\0')
+			shown++;
 		anomaly(p->mb, MBX_AN_BOGUS_HEADER, p->line,
-		        "internal header in the wrong form, hidden and ignored: %.40s", s);
+		        "internal header \"%.*s\" in the wrong case or form: hidden and ignored",
+		        (int)shown, s);
 		return 1;
 	}
 	if (!p->retain && (s[0] == ' ' || s[0] == '\t'))

@@ -191,11 +191,20 @@ static int load_index(const char *path, const char *key, struct mbx_mailbox *mb,
 	mb->nmsgs = mb->msgs_cap = h.nmsgs;
 	mb->ncuts = mb->cuts_cap = h.ncuts;
 	mb->nanomalies = h.nanomalies;
-	for (size_t i = 0; i < mb->nmsgs; i++) { /* cuts must stay inside the array */
+	if (h.parsed_size > h.id.size)
+		goto out;
+	for (size_t i = 0; i < mb->nmsgs; i++) { /* every range must stay inside the file */
 		const struct mbx_message *m = &mb->msgs[i];
 		if ((uint64_t)m->cut_first + m->ncuts > mb->ncuts ||
 		    m->offset + m->raw_len > h.parsed_size)
 			goto out;
+		uint64_t end = 0;
+		for (uint32_t c = 0; c < m->ncuts; c++) {
+			const struct mbx_cut *cut = &mb->cuts[m->cut_first + c];
+			if (cut->off < end || (uint64_t)cut->off + cut->len > m->raw_len)
+				goto out;
+			end = (uint64_t)cut->off + cut->len;
+		}
 	}
 	mb->kind = (enum mbx_kind)h.kind;
 	mb->rule = (enum mbx_uid_rule)h.rule;

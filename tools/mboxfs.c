@@ -24,14 +24,12 @@ static const char usage[] =
 
 int set_source_tz(const char *zone)
 {
-	/* TZ names are looked up by tzset(); an unknown name silently means UTC,
-	 * so check that the zone file exists for names that are not POSIX rules. */
-	if (zone[0] != ':' && !strchr(zone, ',') && strchr(zone, '/')) {
-		char path[512];
-		snprintf(path, sizeof path, "/usr/share/zoneinfo/%s", zone);
-		if (access(path, R_OK) != 0)
-			return -1;
-	}
+	/* glibc reads an unknown zone name as UTC without a word: accept only names
+	 * with a zoneinfo file, or POSIX rules (they contain an offset digit). */
+	char path[512];
+	snprintf(path, sizeof path, "/usr/share/zoneinfo/%s", zone[0] == ':' ? zone + 1 : zone);
+	if (access(path, R_OK) != 0 && !strpbrk(zone, "0123456789"))
+		return -1;
 	setenv("TZ", zone, 1);
 	tzset();
 	return 0;

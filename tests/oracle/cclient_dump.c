@@ -3,12 +3,16 @@
  *   cclient_dump [-v] [--bytes DIR] FILE
  *
  * Opens FILE read-only with the c-client library and prints one JSON object (the format of
- * corpora/expected/*.json): driver, UIDVALIDITY, UIDNEXT, declared keywords and, per message,
+ * the files in corpora/expected/): driver, UIDVALIDITY, UIDNEXT, declared keywords and, per message,
  * UID, flags, keywords, \Recent, RFC822.SIZE, INTERNALDATE and the SHA-256 of BODY[] with
  * CRLF turned into LF. --bytes DIR also writes each message (LF form) to DIR/<uid>.
  * -v copies c-client's log messages (warnings such as "UID less than") to stderr.
  * Exit status: 0 ok, 1 c-client could not open the file, 2 usage or system error.
  */
+/* osdep.h defines the obsolete _BSD_SOURCE; with _DEFAULT_SOURCE glibc does not warn. */
+#ifndef _DEFAULT_SOURCE
+#define _DEFAULT_SOURCE 1
+#endif
 #include <c-client.h>
 
 #include <errno.h>
@@ -230,7 +234,8 @@ int main(int argc, char **argv)
 	if (!given)
 		usage();
 
-	char real[PATH_MAX], alias_dir[] = "/tmp/cclient_dump.XXXXXX", alias[PATH_MAX] = "";
+	char real[PATH_MAX], split[PATH_MAX], alias_dir[] = "/tmp/cclient_dump.XXXXXX";
+	char alias[sizeof alias_dir + 8] = "";
 	struct stat st;
 	if (!realpath(given, real) || stat(real, &st)) {
 		fprintf(stderr, "cclient_dump: %s: %s\n", given, strerror(errno));
@@ -244,20 +249,19 @@ int main(int argc, char **argv)
 		fprintf(stderr, "cclient_dump: %s: %s\n", bytes_dir, strerror(errno));
 		return 2;
 	}
-	char *slash = strrchr(real, '/');
-	char *dir = real, *base = slash + 1;
+	strcpy(split, real);
+	char *slash = strrchr(split, '/');
+	char *dir = split, *base = slash + 1;
 	*slash = '\0';
 	if (!*dir)
 		dir = "/";
 	if (needs_alias(dir, base)) {
-		char target[PATH_MAX];
-		snprintf(target, sizeof target, "%s/%s", strcmp(dir, "/") ? dir : "", base);
 		if (!mkdtemp(alias_dir)) {
 			fprintf(stderr, "cclient_dump: mkdtemp: %s\n", strerror(errno));
 			return 2;
 		}
 		snprintf(alias, sizeof alias, "%s/mailbox", alias_dir);
-		if (symlink(target, alias)) {
+		if (symlink(real, alias)) {
 			fprintf(stderr, "cclient_dump: symlink: %s\n", strerror(errno));
 			rmdir(alias_dir);
 			return 2;
