@@ -5,6 +5,7 @@
 
 int cmd_show(int argc, char **argv);
 int cmd_index(int argc, char **argv);
+int cmd_mount(int argc, char **argv);
 
 /* Sets the time zone in which zone-less From_ lines are read (--source-tz).
  * Must run before any thread starts. Returns 0, or -1 if zone is unknown. */

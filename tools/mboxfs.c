@@ -19,6 +19,9 @@ static const char usage[] =
     "  index --map FILE --state DIR [--source-tz ZONE] [--jobs N] [--json]\n"
     "      build or refresh the index of every mailbox in the account map and\n"
     "      report each one with its anomalies\n"
+    "  mount --map FILE --state DIR [--upper DIR] [--source-tz ZONE] [--foreground]\n"
+    "        [-o FUSE_OPTIONS] MOUNTPOINT\n"
+    "      serve every account of the map as Courier maildirs at MOUNTPOINT\n"
     "\n"
     "See mboxfs(1) for details.\n";
 
@@ -49,6 +52,8 @@ int main(int argc, char **argv)
 		return cmd_show(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "index"))
 		return cmd_index(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "mount"))
+		return cmd_mount(argc - 1, argv + 1);
 	fprintf(stderr, "mboxfs: unknown command '%s'\n\n%s", argv[1], usage);
 	return 2;
 }

@@ -21,6 +21,7 @@ without newline (c-client reads past the buffer), UIDs near or above 4294967295 
 name, a lone CR in a header field name.
 """
 import argparse
+import calendar
 import random
 import sys
 
@@ -122,11 +123,12 @@ class Gen:
     def date_fields(self):
         r = self.r
         wd = self.pick(WEEKDAYS)
-        mon = self.pick(MONTHS)
-        day = r.randint(1, 31)
+        m = r.randint(1, 12)
+        mon = MONTHS[m - 1]
+        year = r.randint(1970, 2037)
+        day = r.randint(1, calendar.monthrange(year, m)[1])
         dd = ("%2d" if self.chance(0.8) else "%02d") % day
         hh, mi, ss = r.randint(0, 23), r.randint(0, 59), r.randint(0, 59)
-        year = r.randint(1970, 2037)
         x = r.random()  # rarely: values VALID accepts but the date parser may not
         if x < 0.02:
             mon, wd = "Xyz", "Abc"
@@ -140,6 +142,12 @@ class Gen:
         elif x < 0.07:
             dd = self.pick(["00", "32", "99", " 0"])
             self.note("bad day")
+        elif x < 0.075:
+            # A day the month does not have: c-client serves it as written ("31-Jun-2009").
+            mon, dd = self.pick([("Feb", "29"), ("Feb", "30"), ("Feb", "31"), ("Apr", "31"),
+                                 ("Jun", "31"), ("Sep", "31"), ("Nov", "31")])
+            year = 2001 if mon == "Feb" and dd == "29" else year
+            self.note("day the month does not have")
         return wd, mon, dd, hh, mi, ss, year
 
     def zone_numeric(self):

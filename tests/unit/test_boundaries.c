@@ -88,7 +88,8 @@ static void final_crlf_blank_line_dropped(void **state)
 {
 	(void)state;
 	struct mbx_mailbox mb;
-	const char *s = FROM_A "Subject: 1\r\n\r\nbody\r\n\r\n" FROM_B "Subject: 2\r\n\r\nb2\r\n\r\n";
+	const char *s =
+	    FROM_A "Subject: 1\r\n\r\nbody\r\n\r\n" FROM_B "Subject: 2\r\n\r\nb2\r\n\r\n";
 	parse_str(&mb, s);
 	assert_int_equal(mb.nmsgs, 2);
 	assert_served(&mb, 0, s, "Subject: 1\n\nbody\n");
@@ -101,7 +102,8 @@ static void only_one_blank_line_dropped(void **state)
 {
 	(void)state;
 	struct mbx_mailbox mb;
-	const char *s = FROM_A "Subject: 1\n\nbody\n\n\n\n" FROM_B "Subject: 2\r\n\r\nb2\r\n\r\n\r\n";
+	const char *s =
+	    FROM_A "Subject: 1\n\nbody\n\n\n\n" FROM_B "Subject: 2\r\n\r\nb2\r\n\r\n\r\n";
 	parse_str(&mb, s);
 	assert_int_equal(mb.nmsgs, 2);
 	assert_served(&mb, 0, s, "Subject: 1\n\nbody\n\n\n");
@@ -238,8 +240,9 @@ static void quoted_from_not_unescaped(void **state)
 	                       ">From x Wed Dec  2 05:53:22 1992\n";
 	parse_str(&mb, s);
 	assert_int_equal(mb.nmsgs, 1);
-	assert_served(&mb, 0, s,
-	              "Subject: 1\n\n>From quoted\n>>From twice\n>From x Wed Dec  2 05:53:22 1992\n");
+	assert_served(
+	    &mb, 0, s,
+	    "Subject: 1\n\n>From quoted\n>>From twice\n>From x Wed Dec  2 05:53:22 1992\n");
 	mbx_mailbox_free(&mb);
 }
 

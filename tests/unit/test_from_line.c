@@ -38,11 +38,16 @@ static void assert_date(const char *line, const char *expect)
 
 /* 1.2 item 4: the five shapes, each with and without :ss. */
 static const char *const shapes[] = {
-    "From user@host Wed Dec  2 05:53:22 1992\n",       "From user@host Wed Dec  2 05:53 1992\n",
-    "From user@host Wed Dec  2 05:53:22 PST 1992\n",   "From user@host Wed Dec  2 05:53 PST 1992\n",
-    "From user@host Wed Dec  2 05:53:22 -0700 1992\n", "From user@host Wed Dec  2 05:53 -0700 1992\n",
-    "From user@host Wed Dec  2 05:53:22 1992 PST\n",   "From user@host Wed Dec  2 05:53 1992 PST\n",
-    "From user@host Wed Dec  2 05:53:22 1992 -0700\n", "From user@host Wed Dec  2 05:53 1992 -0700\n",
+    "From user@host Wed Dec  2 05:53:22 1992\n",
+    "From user@host Wed Dec  2 05:53 1992\n",
+    "From user@host Wed Dec  2 05:53:22 PST 1992\n",
+    "From user@host Wed Dec  2 05:53 PST 1992\n",
+    "From user@host Wed Dec  2 05:53:22 -0700 1992\n",
+    "From user@host Wed Dec  2 05:53 -0700 1992\n",
+    "From user@host Wed Dec  2 05:53:22 1992 PST\n",
+    "From user@host Wed Dec  2 05:53 1992 PST\n",
+    "From user@host Wed Dec  2 05:53:22 1992 -0700\n",
+    "From user@host Wed Dec  2 05:53 1992 -0700\n",
 };
 
 static void valid_all_ten_shapes(void **state)

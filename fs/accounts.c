@@ -1,0 +1,310 @@
+/* accounts.c — an account's Maildir++ skeleton in the upper tree, its folders,
+ * and each folder's mbox, loaded (through the persistent index) on first use. */
+#include "folder_name.h"
+#include "fs_internal.h"
+#include "name.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+/* mkdir -p below the upper root; new directories get mode and owner. An
+ * existing directory is left as it is. */
+static int ensure_dir(const char *path, mode_t mode, uid_t uid, gid_t gid)
+{
+	char buf[PATH_MAX];
+	if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf)
+		return -ENAMETOOLONG;
+	for (char *s = buf;; s++) {
+		char *slash = strchr(s, '/');
+		if (slash)
+			*slash = '\0';
+		if (mkdirat(fs.upper_fd, buf, slash ? 0755 : mode) == 0) {
+			/* intermediate directories of the mail root stay root's */
+			if (!slash && fchownat(fs.upper_fd, buf, uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
+				return -errno;
+		} else if (errno != EEXIST)
+			return -errno;
+		if (!slash)
+			return 0;
+		*slash = '/';
+		s = slash;
+	}
+}
+
+static int ensure_file(const char *path, uid_t uid, gid_t gid)
+{
+	int fd = openat(fs.upper_fd, path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return errno == EEXIST ? 0 : -errno;
+	int r = fchown(fd, uid, gid) < 0 ? -errno : 0;
+	close(fd);
+	return r;
+}
+
+static struct folder *new_folder(struct account_rt *acct, const char *uw_name, const char *mbox,
+				 const char *dirpath)
+{
+	struct folder *f = calloc(1, sizeof *f);
+	if (!f)
+		return NULL;
+	f->acct = acct;
+	pthread_mutex_init(&f->lock, NULL);
+	f->mbox_path = strdup(mbox);
+	f->dirpath = strdup(dirpath);
+	if (asprintf(&f->key, "%s:%s", acct->a->maildir, uw_name) < 0)
+		f->key = NULL;
+	if (!f->mbox_path || !f->dirpath || !f->key)
+		return NULL;
+	pthread_mutex_lock(&fs.lock);
+	if (fs.nfolders == fs.folders_cap) {
+		size_t cap = fs.folders_cap ? fs.folders_cap * 2 : 256;
+		struct folder **n = realloc(fs.folders, cap * sizeof *n);
+		if (!n) {
+			pthread_mutex_unlock(&fs.lock);
+			return NULL;
+		}
+		fs.folders = n, fs.folders_cap = cap;
+	}
+	f->id = (uint32_t)fs.nfolders;
+	fs.folders[fs.nfolders++] = f;
+	pthread_mutex_unlock(&fs.lock);
+	return f;
+}
+
+struct folder *folder_by_id(uint32_t id)
+{
+	pthread_mutex_lock(&fs.lock);
+	struct folder *f = id < fs.nfolders ? fs.folders[id] : NULL;
+	pthread_mutex_unlock(&fs.lock);
+	return f;
+}
+
+/* Makes the folder's directories and registers its places. */
+static int add_folder(struct account_rt *acct, const char *uw_name, const char *mbox,
+		      const char *courier_name)
+{
+	char dir[PATH_MAX], sub[PATH_MAX + 64]; /* dir plus a fixed suffix */
+	const char *root = acct->a->maildir;
+	if (snprintf(dir, sizeof dir, "%s%s%s", root, courier_name ? "/." : "",
+		     courier_name ? courier_name : "") >= (int)sizeof dir)
+		return -ENAMETOOLONG;
+	struct folder *f = new_folder(acct, courier_name ? uw_name : "INBOX", mbox, dir);
+	if (!f)
+		return -ENOMEM;
+	f->pop3_names = !courier_name && acct->a->pop3;
+	if (!courier_name)
+		acct->inbox = f;
+	int r = ensure_dir(dir, 0700, acct->uid, acct->gid);
+	/* courierimapkeywords/ too: Courier reads :list before it would make the
+	 * directory, so without it the first session would see no keywords */
+	static const char *const subdirs[] = {"cur", "new", "tmp", "courierimapkeywords"};
+	for (size_t i = 0; r == 0 && i < 4; i++) {
+		snprintf(sub, sizeof sub, "%s/%s", dir, subdirs[i]);
+		r = ensure_dir(sub, 0700, acct->uid, acct->gid);
+	}
+	if (r == 0 && courier_name) {
+		snprintf(sub, sizeof sub, "%s/maildirfolder", dir);
+		r = ensure_file(sub, acct->uid, acct->gid);
+	}
+	if (r < 0)
+		return r;
+	place_add(dir, ROLE_FOLDER, f);
+	snprintf(sub, sizeof sub, "%s/cur", dir);
+	place_add(sub, ROLE_CUR, f);
+	snprintf(sub, sizeof sub, "%s/courierimapkeywords", dir);
+	place_add(sub, ROLE_KEYWORDS, f);
+	return 0;
+}
+
+/* Walks the folder directory: every regular file is a folder (UW shows dot
+ * files too, but those are settings, not mail; INBOX is not a folder). */
+static void scan_folders(struct account_rt *acct, const char *top, const char *rel,
+			 const char *inbox_real)
+{
+	char path[PATH_MAX], uw[PATH_MAX], real[PATH_MAX], courier[PATH_MAX];
+	snprintf(path, sizeof path, "%s%s%s", top, *rel ? "/" : "", rel);
+	DIR *d = opendir(path);
+	if (!d)
+		return;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		struct stat st;
+		if (e->d_name[0] == '.' || (!*rel && !strcasecmp(e->d_name, "INBOX")) ||
+		    snprintf(uw, sizeof uw, "%s%s%s", rel, *rel ? "/" : "", e->d_name) >=
+			    (int)sizeof uw ||
+		    snprintf(path, sizeof path, "%s/%s", top, uw) >= (int)sizeof path ||
+		    stat(path, &st) < 0)
+			continue;
+		if (S_ISDIR(st.st_mode))
+			scan_folders(acct, top, uw, inbox_real);
+		else if (S_ISREG(st.st_mode) && !(realpath(path, real) && !strcmp(real, inbox_real))) {
+			if (mbx_folder_name(uw, courier, sizeof courier) < 0)
+				fs_log("%s: folder name %s cannot be converted: not served", acct->a->maildir, uw);
+			else if (add_folder(acct, uw, path, courier) < 0)
+				fs_log("%s: cannot make folder .%s in the upper tree", acct->a->maildir, courier);
+		}
+	}
+	closedir(d);
+}
+
+/* courierimapsubscribed from home/.mailboxlist: names relative to the folder
+ * directory, converted like the folders; INBOX stays INBOX. */
+static void make_subscriptions(struct account_rt *acct)
+{
+	const struct account *a = acct->a;
+	char path[PATH_MAX], courier[PATH_MAX];
+	if (!a->home || snprintf(path, sizeof path, "%s/.mailboxlist", a->home) >= (int)sizeof path)
+		return;
+	FILE *in = fopen(path, "r");
+	if (!in)
+		return;
+	const char *folders = account_folders_dir(a);
+	size_t skip = 0; /* the folder directory's path below home, with its '/' */
+	if (folders && strcmp(folders, a->home) && !strncmp(folders, a->home, strlen(a->home)) &&
+	    folders[strlen(a->home)] == '/')
+		skip = strlen(folders) - strlen(a->home); /* "/mail" -> strip "mail/" */
+	char *line = NULL, *out = NULL;
+	size_t cap = 0, outlen = 0;
+	FILE *mem = open_memstream(&out, &outlen);
+	while (mem && getline(&line, &cap, in) >= 0) {
+		line[strcspn(line, "\n")] = '\0';
+		const char *name = line;
+		if (!strcasecmp(name, "INBOX")) {
+			fputs("INBOX\n", mem);
+			continue;
+		}
+		if (skip) {
+			const char *sub = folders + strlen(a->home) + 1;
+			size_t n = skip - 1;
+			if (strncmp(name, sub, n) || name[n] != '/')
+				continue; /* outside the folder directory: not served */
+			name += n + 1;
+		}
+		if (*name && mbx_folder_name(name, courier, sizeof courier) > 0)
+			fprintf(mem, "INBOX.%s\n", courier);
+	}
+	free(line);
+	fclose(in);
+	if (mem && fclose(mem) == 0 && outlen) {
+		acct->subscribed = out;
+		acct->subscribed_len = outlen;
+	} else
+		free(out);
+}
+
+int account_ready(struct account_rt *acct)
+{
+	pthread_mutex_lock(&acct->lock);
+	if (acct->ready) {
+		pthread_mutex_unlock(&acct->lock);
+		return acct->ready > 0 ? 0 : -1;
+	}
+	const struct account *a = acct->a;
+	char inbox_real[PATH_MAX];
+	if (!realpath(a->inbox, inbox_real))
+		snprintf(inbox_real, sizeof inbox_real, "%s", a->inbox);
+	int r = add_folder(acct, "INBOX", a->inbox, NULL);
+	if (r < 0) {
+		fs_log("%s: cannot make the maildir in the upper tree: %s", a->maildir, strerror(-r));
+		acct->ready = -1;
+	} else {
+		const char *top = account_folders_dir(a);
+		if (top)
+			scan_folders(acct, top, "", inbox_real);
+		make_subscriptions(acct);
+		acct->ready = 1;
+	}
+	pthread_mutex_unlock(&acct->lock);
+	return acct->ready > 0 ? 0 : -1;
+}
+
+static void index_uids(struct folder *f)
+{
+	const struct mbx_mailbox *mb = &f->file.mb;
+	size_t cap = 16;
+	while (cap < mb->nmsgs * 2)
+		cap <<= 1;
+	if (!(f->by_uid = calloc(cap, sizeof *f->by_uid)))
+		return;
+	f->by_uid_cap = cap;
+	for (size_t i = 0; i < mb->nmsgs; i++) {
+		size_t h = (mb->msgs[i].uid * 2654435761u) & (cap - 1);
+		while (f->by_uid[h])
+			h = (h + 1) & (cap - 1);
+		f->by_uid[h] = (uint32_t)i + 1;
+	}
+}
+
+int folder_load(struct folder *f)
+{
+	pthread_mutex_lock(&f->lock);
+	if (!f->loaded) {
+		char err[PATH_MAX + 128];
+		if (mbx_open(&f->file, f->mbox_path, fs.state_dir, f->key, err, sizeof err) < 0) {
+			fs_log("%s", err);
+			f->loaded = -1;
+		} else {
+			if (f->file.mb.kind == MBX_KIND_NOT_MAILBOX)
+				fs_log("%s: not a Unix mailbox: folder shown empty", f->mbox_path);
+			index_uids(f);
+			f->loaded = 1;
+		}
+	}
+	int r = f->loaded > 0 ? 0 : -EIO;
+	pthread_mutex_unlock(&f->lock);
+	return r;
+}
+
+size_t folder_message_name(const struct folder *f, uint32_t index, char *buf)
+{
+	return mbx_message_name(f->file.mb.uidvalidity, &f->file.mb.msgs[index], f->pop3_names, buf);
+}
+
+/* The UID a name would carry, per name.h; 0 if it is not such a name. */
+static uint32_t uid_in_name(const char *name, int pop3)
+{
+	char *end;
+	if (pop3) {
+		if (strlen(name) < 16)
+			return 0;
+		char hex[9];
+		memcpy(hex, name + 8, 8);
+		hex[8] = '\0';
+		unsigned long v = strtoul(hex, &end, 16);
+		return *end ? 0 : (uint32_t)v;
+	}
+	const char *m = strstr(name, ".M");
+	if (!m)
+		return 0;
+	unsigned long v = strtoul(m + 2, &end, 10);
+	return *end == 'V' ? (uint32_t)v : 0;
+}
+
+const struct mbx_message *folder_message_by_name(struct folder *f, const char *name,
+						 uint32_t *index)
+{
+	uint32_t uid = uid_in_name(name, f->pop3_names);
+	if (!uid || folder_load(f) < 0 || !f->by_uid)
+		return NULL;
+	const struct mbx_mailbox *mb = &f->file.mb;
+	for (size_t h = (uid * 2654435761u) & (f->by_uid_cap - 1); f->by_uid[h];
+	     h = (h + 1) & (f->by_uid_cap - 1)) {
+		uint32_t i = f->by_uid[h] - 1;
+		if (mb->msgs[i].uid != uid)
+			continue;
+		char full[MBX_NAME_MAX];
+		folder_message_name(f, i, full);
+		if (strcmp(full, name)) /* the whole name, flags included */
+			return NULL;
+		*index = i;
+		return &mb->msgs[i];
+	}
+	return NULL;
+}

@@ -1,0 +1,27 @@
+/* fs.h — the mboxfs FUSE daemon.
+ *
+ * Contract: fs_main() mounts the merged tree at cfg->mountpoint and serves it
+ * until unmounted or signalled (SIGTERM, SIGINT, SIGHUP: clean unmount). The
+ * upper tree (cfg->upper_dir, default the mount point itself, opened before
+ * mounting) holds every real file; each account of the map gets, lazily, a
+ * Maildir++ skeleton there, and the messages of its old mboxes appear as
+ * virtual files in cur/ together with virtual Courier control files. The
+ * source mboxes are only ever opened read-only.
+ */
+#ifndef MBOXFS_FS_H
+#define MBOXFS_FS_H
+
+struct fs_config {
+	const char *map_path;
+	const char *state_dir;
+	const char *upper_dir; /* NULL: the mount point itself */
+	const char *mountpoint;
+	const char *fuse_opts; /* extra -o options, or NULL */
+	int foreground;
+	int debug;
+};
+
+/* Returns the process exit status. */
+int fs_main(const struct fs_config *cfg);
+
+#endif

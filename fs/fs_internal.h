@@ -1,0 +1,175 @@
+/* fs_internal.h — state shared by the modules of the FUSE daemon.
+ *
+ * Node ids: a real object of the upper tree is a struct inode (its address is
+ * the node id, as in libfuse's passthrough_hp); a virtual object (a message of
+ * an mbox, a generated control file) carries everything in the id itself, with
+ * bit 63 set, so virtual objects cost no memory and need no forget.
+ *   bit 63     virtual
+ *   bits 56-62 kind (enum vkind)
+ *   bits 32-55 folder id
+ *   bits 0-31  message index (messages) or 0
+ * The same value is the object's st_ino: stable for the life of the mount.
+ */
+#ifndef MBOXFS_FS_INTERNAL_H
+#define MBOXFS_FS_INTERNAL_H
+
+#define FUSE_USE_VERSION 312
+#include <fuse_lowlevel.h>
+
+#include "account_map.h"
+#include "store.h"
+
+#include <pthread.h>
+#include <stdint.h>
+#include <sys/stat.h>
+
+#define VIRTUAL_BIT (1ULL << 63)
+
+enum vkind {
+	VK_MESSAGE = 1,	   /* cur/<stable name> */
+	VK_UIDDB = 2,	   /* courierimapuiddb */
+	VK_KEYWORDS = 3,   /* courierimapkeywords/:list */
+	VK_SUBSCRIBED = 4, /* courierimapsubscribed (account root) */
+};
+
+/* What a real directory is for Courier; decides which virtual entries it shows. */
+enum role {
+	ROLE_NONE,
+	ROLE_FOLDER,   /* a maildir: the account root (INBOX) or .Folder */
+	ROLE_CUR,      /* its cur/ */
+	ROLE_KEYWORDS, /* its courierimapkeywords/ */
+};
+
+struct account_rt;
+
+/* One old mbox served as one Courier folder. */
+struct folder {
+	uint32_t id;
+	struct account_rt *acct;
+	char *mbox_path;
+	char *key;	/* state key: "<maildir>:<UW name or INBOX>" */
+	char *dirpath;	/* the folder's directory, relative to the upper root */
+	int pop3_names; /* INBOX with uw-ipop3d names */
+
+	pthread_mutex_t lock; /* guards loading and the generated files */
+	int loaded;	      /* 1 ok, -1 failed (logged once) */
+	struct mbx_file file;
+	uint32_t *by_uid; /* open addressing: message index + 1, 0 empty */
+	size_t by_uid_cap;
+	char *uiddb, *kwlist; /* generated control files, NULL until asked */
+	size_t uiddb_len, kwlist_len;
+};
+
+/* An account of the map, initialised on first use. */
+struct account_rt {
+	const struct account *a;
+	uid_t uid;
+	gid_t gid;
+	pthread_mutex_t lock;
+	int ready; /* skeleton made, folders known */
+	struct folder *inbox;
+	char *subscribed; /* generated courierimapsubscribed */
+	size_t subscribed_len;
+};
+
+/* A real object of the upper tree. */
+struct inode {
+	int fd; /* O_PATH */
+	dev_t dev;
+	ino_t ino;
+	uint64_t nlookup; /* guarded by fs.lock */
+	char *path;	  /* directories: path below the upper root ("" = root) */
+	enum role role;
+	struct folder *folder;
+	struct inode *next; /* hash chain */
+};
+
+struct fs {
+	int upper_fd;
+	const char *state_dir;
+	struct account_map map;
+	struct account_rt *accounts;
+	uid_t default_uid;
+	gid_t default_gid;
+	double timeout; /* entry/attr timeout of real objects */
+	time_t started; /* times of generated control files */
+	int foreground;
+
+	pthread_mutex_t lock; /* inodes, places, folders */
+	struct inode root;
+	struct inode **buckets;
+	size_t nbuckets, ninodes;
+	struct place **places; /* path -> what it is, see places.c */
+	size_t nplaces_buckets, nplaces;
+	struct folder **folders; /* by id */
+	size_t nfolders, folders_cap;
+};
+
+extern struct fs fs;
+
+/* inode.c: the table of real objects */
+struct inode *inode_of(fuse_ino_t ino);			 /* NULL for virtual ids */
+struct inode *inode_get(int fd, const struct stat *st); /* takes fd; nlookup++ */
+void inode_forget(struct inode *in, uint64_t n);
+void inode_table_init(void);
+
+/* places.c: directories that matter (account roots, folders, cur/, prefixes) */
+void places_init(void);
+/* Makes sure the accounts that live at or below dir_path are ready, and
+ * returns the role and folder of dir_path. */
+enum role place_of(const char *dir_path, struct folder **folder);
+int place_add(const char *path, enum role role, struct folder *folder);
+
+/* accounts.c: lazy account set-up and folder loading */
+int account_ready(struct account_rt *acct);
+int folder_load(struct folder *f); /* 0, or -errno */
+struct folder *folder_by_id(uint32_t id);
+const struct mbx_message *folder_message_by_name(struct folder *f, const char *name,
+						 uint32_t *index);
+size_t folder_message_name(const struct folder *f, uint32_t index, char *buf);
+
+/* virtual.c: ids, attributes and contents of virtual objects */
+static inline fuse_ino_t vid_make(enum vkind kind, uint32_t folder, uint32_t index)
+{
+	return VIRTUAL_BIT | ((uint64_t)kind << 56) | ((uint64_t)(folder & 0xffffff) << 32) |
+	       index;
+}
+static inline enum vkind vid_kind(fuse_ino_t id)
+{
+	return (enum vkind)((id >> 56) & 0x7f);
+}
+static inline uint32_t vid_folder(fuse_ino_t id)
+{
+	return (uint32_t)((id >> 32) & 0xffffff);
+}
+static inline uint32_t vid_index(fuse_ino_t id)
+{
+	return (uint32_t)id;
+}
+/* Lookup of name in a real directory of role/folder where the upper tree has no
+ * such entry. Returns 0 and fills e, or -errno. */
+int virtual_lookup(enum role role, struct folder *f, const char *name, struct fuse_entry_param *e);
+int virtual_stat(fuse_ino_t id, struct stat *st);
+/* The bytes of a generated control file (kept by the folder or account). */
+int virtual_content(fuse_ino_t id, const char **data, size_t *len);
+/* Calls fn for every virtual entry of a directory that the upper tree lacks. */
+typedef int (*virtual_entry_fn)(const char *name, fuse_ino_t id, void *arg);
+int virtual_entries(enum role role, struct folder *f, int (*in_upper)(const char *, void *),
+		    void *upper_arg, virtual_entry_fn fn, void *arg);
+
+/* ops_entry.c: lookup in the merged tree, shared by the operations that
+ * create an entry. Returns 0 and fills e (a real entry counts as a lookup), or
+ * -errno. */
+int merged_lookup(fuse_ino_t parent, const char *name, struct fuse_entry_param *e);
+/* "/proc/self/fd/N" of an O_PATH fd, for calls that need a real path */
+void proc_path(int fd, char buf[64]);
+
+/* ops_*.c: the FUSE operations, one group per file */
+void ops_entry_fill(struct fuse_lowlevel_ops *ops);
+void ops_dir_fill(struct fuse_lowlevel_ops *ops);
+void ops_file_fill(struct fuse_lowlevel_ops *ops);
+
+/* Logs to stderr (or syslog when daemonised). */
+void fs_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif

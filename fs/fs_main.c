@@ -1,0 +1,143 @@
+/* fs_main.c — set-up of the daemon: account map, upper tree, FUSE session. */
+#include "fs.h"
+#include "fs_internal.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+struct fs fs;
+
+void fs_log(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	if (fs.foreground) {
+		fputs("mboxfs: ", stderr);
+		vfprintf(stderr, fmt, ap);
+		fputc('\n', stderr);
+	} else
+		vsyslog(LOG_WARNING, fmt, ap);
+	va_end(ap);
+}
+
+static void op_init(void *userdata, struct fuse_conn_info *conn)
+{
+	(void)userdata;
+	/* replies with mbox ranges are spliced, not copied through the daemon */
+	if (conn->capable & FUSE_CAP_SPLICE_WRITE)
+		conn->want |= FUSE_CAP_SPLICE_WRITE;
+	if (conn->capable & FUSE_CAP_SPLICE_MOVE)
+		conn->want |= FUSE_CAP_SPLICE_MOVE;
+	/* mboxfs serves many users: file modes come as the caller asked */
+	conn->want &= ~(unsigned)FUSE_CAP_DONT_MASK;
+}
+
+static int setup_accounts(void)
+{
+	fs.accounts = calloc(fs.map.naccounts ? fs.map.naccounts : 1, sizeof *fs.accounts);
+	if (!fs.accounts)
+		return -1;
+	for (size_t i = 0; i < fs.map.naccounts; i++) {
+		struct account_rt *a = &fs.accounts[i];
+		a->a = &fs.map.accounts[i];
+		a->uid = a->a->has_owner ? a->a->uid : fs.default_uid;
+		a->gid = a->a->has_owner ? a->a->gid : fs.default_gid;
+		pthread_mutex_init(&a->lock, NULL);
+	}
+	return 0;
+}
+
+static int open_upper(const char *dir)
+{
+	fs.upper_fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fs.upper_fd < 0)
+		return -1;
+	struct stat st;
+	if (fstat(fs.upper_fd, &st) < 0)
+		return -1;
+	fs.root.fd = fs.upper_fd;
+	fs.root.dev = st.st_dev;
+	fs.root.ino = st.st_ino;
+	fs.root.nlookup = 1;
+	fs.root.path = "";
+	return 0;
+}
+
+int fs_main(const struct fs_config *cfg)
+{
+	const char *upper = cfg->upper_dir ? cfg->upper_dir : cfg->mountpoint;
+	fs.foreground = cfg->foreground;
+	fs.timeout = 1.0;
+	fs.started = time(NULL);
+	fs.default_uid = getuid();
+	fs.default_gid = getgid();
+	pthread_mutex_init(&fs.lock, NULL);
+	if (!cfg->foreground)
+		openlog("mboxfs", LOG_PID, LOG_DAEMON);
+
+	if (map_load(&fs.map, cfg->map_path) < 0) {
+		fprintf(stderr, "mboxfs mount: %s\n", fs.map.errors[0]);
+		return 1;
+	}
+	for (size_t i = 0; i < fs.map.nerrors; i++)
+		fprintf(stderr, "mboxfs mount: %s (line skipped)\n", fs.map.errors[i]);
+	/* absolute: the daemon changes to "/" */
+	static char state[PATH_MAX];
+	if ((mkdir(cfg->state_dir, 0700) < 0 && errno != EEXIST) || !realpath(cfg->state_dir, state)) {
+		fprintf(stderr, "mboxfs mount: %s: %s\n", cfg->state_dir, strerror(errno));
+		return 1;
+	}
+	fs.state_dir = state;
+	/* the upper tree is opened before mounting: by default it is the
+	 * directory the mount will cover */
+	if (open_upper(upper) < 0) {
+		fprintf(stderr, "mboxfs mount: upper tree %s: %s\n", upper, strerror(errno));
+		return 1;
+	}
+	if (setup_accounts() < 0) {
+		fprintf(stderr, "mboxfs mount: out of memory\n");
+		return 1;
+	}
+	inode_table_init();
+	places_init();
+
+	char opts[4096];
+	snprintf(opts, sizeof opts, "allow_other,default_permissions,fsname=mboxfs,subtype=mboxfs%s%s",
+		 cfg->fuse_opts ? "," : "", cfg->fuse_opts ? cfg->fuse_opts : "");
+	char *argv[] = {"mboxfs", "-o", opts, cfg->debug ? "-d" : NULL, NULL};
+	struct fuse_args args = FUSE_ARGS_INIT(cfg->debug ? 4 : 3, argv);
+	struct fuse_lowlevel_ops ops = {.init = op_init};
+	ops_entry_fill(&ops);
+	ops_dir_fill(&ops);
+	ops_file_fill(&ops);
+
+	int status = 1;
+	struct fuse_session *se = fuse_session_new(&args, &ops, sizeof ops, NULL);
+	if (!se)
+		return 1;
+	if (fuse_set_signal_handlers(se) != 0)
+		goto out_session;
+	if (fuse_session_mount(se, cfg->mountpoint) != 0)
+		goto out_signals;
+	if (fuse_daemonize(cfg->foreground) != 0)
+		goto out_unmount;
+	struct fuse_loop_config *loop = fuse_loop_cfg_create();
+	fuse_loop_cfg_set_max_threads(loop, 32);
+	status = fuse_session_loop_mt(se, loop) != 0;
+	fuse_loop_cfg_destroy(loop);
+out_unmount:
+	fuse_session_unmount(se);
+out_signals:
+	fuse_remove_signal_handlers(se);
+out_session:
+	fuse_session_destroy(se);
+	return status;
+}

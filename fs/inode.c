@@ -1,0 +1,96 @@
+/* inode.c — the table of real (upper tree) objects, keyed by device and inode
+ * number, as in libfuse's passthrough_hp: one struct per object the kernel
+ * knows, freed when the kernel forgets it. */
+#include "fs_internal.h"
+
+#include <stdlib.h>
+#include <unistd.h>
+
+static size_t bucket(dev_t dev, ino_t ino)
+{
+	uint64_t h = (uint64_t)ino * 0x9e3779b97f4a7c15ULL ^ (uint64_t)dev;
+	return (size_t)(h >> 20) & (fs.nbuckets - 1);
+}
+
+void inode_table_init(void)
+{
+	fs.nbuckets = 1024;
+	fs.buckets = calloc(fs.nbuckets, sizeof *fs.buckets);
+}
+
+struct inode *inode_of(fuse_ino_t ino)
+{
+	if (ino == FUSE_ROOT_ID)
+		return &fs.root;
+	if (ino & VIRTUAL_BIT)
+		return NULL;
+	return (struct inode *)(uintptr_t)ino;
+}
+
+static void grow(void)
+{
+	size_t n = fs.nbuckets * 2;
+	struct inode **b = calloc(n, sizeof *b);
+	if (!b)
+		return; /* longer chains, still correct */
+	struct inode **old = fs.buckets;
+	size_t oldn = fs.nbuckets;
+	fs.buckets = b, fs.nbuckets = n;
+	for (size_t i = 0; i < oldn; i++)
+		for (struct inode *in = old[i], *next; in; in = next) {
+			next = in->next;
+			size_t h = bucket(in->dev, in->ino);
+			in->next = fs.buckets[h];
+			fs.buckets[h] = in;
+		}
+	free(old);
+}
+
+struct inode *inode_get(int fd, const struct stat *st)
+{
+	pthread_mutex_lock(&fs.lock);
+	if (st->st_dev == fs.root.dev && st->st_ino == fs.root.ino) {
+		pthread_mutex_unlock(&fs.lock);
+		close(fd);
+		return &fs.root;
+	}
+	size_t h = bucket(st->st_dev, st->st_ino);
+	struct inode *in;
+	for (in = fs.buckets[h]; in; in = in->next)
+		if (in->dev == st->st_dev && in->ino == st->st_ino)
+			break;
+	if (in) {
+		close(fd); /* keep the first fd: any path to the object will do */
+	} else if ((in = calloc(1, sizeof *in))) {
+		in->fd = fd, in->dev = st->st_dev, in->ino = st->st_ino;
+		in->next = fs.buckets[h];
+		fs.buckets[h] = in;
+		if (++fs.ninodes > fs.nbuckets * 2)
+			grow();
+	} else
+		close(fd);
+	if (in)
+		in->nlookup++;
+	pthread_mutex_unlock(&fs.lock);
+	return in;
+}
+
+void inode_forget(struct inode *in, uint64_t n)
+{
+	if (in == &fs.root)
+		return;
+	pthread_mutex_lock(&fs.lock);
+	in->nlookup = n < in->nlookup ? in->nlookup - n : 0;
+	if (in->nlookup == 0) {
+		struct inode **p = &fs.buckets[bucket(in->dev, in->ino)];
+		while (*p && *p != in)
+			p = &(*p)->next;
+		if (*p)
+			*p = in->next;
+		fs.ninodes--;
+		close(in->fd);
+		free(in->path);
+		free(in);
+	}
+	pthread_mutex_unlock(&fs.lock);
+}

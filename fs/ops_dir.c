@@ -1,0 +1,325 @@
+/* ops_dir.c — directories: listing the merged tree, and the namespace
+ * operations, which all act on the upper tree. */
+#include "fs_internal.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <xxhash.h>
+
+/* A snapshot of a directory taken at opendir: offsets are indexes + 1, the
+ * same for readdir and readdirplus. */
+struct dir_entry {
+	char *name;
+	fuse_ino_t vid; /* virtual id, or 0 for an upper entry */
+	ino_t ino;
+	unsigned char type;
+};
+
+struct dir_handle {
+	struct dir_entry *entries;
+	size_t n, cap;
+	char **upper; /* hash set of upper names, to hide shadowed virtual ones */
+	size_t upper_cap;
+};
+
+static int push(struct dir_handle *d, const char *name, fuse_ino_t vid, ino_t ino,
+		unsigned char type)
+{
+	if (d->n == d->cap) {
+		size_t cap = d->cap ? d->cap * 2 : 64;
+		struct dir_entry *e = realloc(d->entries, cap * sizeof *e);
+		if (!e)
+			return -1;
+		d->entries = e, d->cap = cap;
+	}
+	char *copy = strdup(name);
+	if (!copy)
+		return -1;
+	d->entries[d->n++] = (struct dir_entry){copy, vid, ino, type};
+	return 0;
+}
+
+static size_t name_hash(const char *name, size_t cap)
+{
+	return (size_t)XXH3_64bits(name, strlen(name)) & (cap - 1);
+}
+
+static int in_upper(const char *name, void *arg)
+{
+	const struct dir_handle *d = arg;
+	for (size_t h = name_hash(name, d->upper_cap); d->upper[h]; h = (h + 1) & (d->upper_cap - 1))
+		if (!strcmp(d->upper[h], name))
+			return 1;
+	return 0;
+}
+
+static int push_virtual(const char *name, fuse_ino_t id, void *arg)
+{
+	return push(arg, name, id, id, DT_REG);
+}
+
+static void free_handle(struct dir_handle *d)
+{
+	for (size_t i = 0; i < d->n; i++)
+		free(d->entries[i].name);
+	free(d->entries);
+	free(d->upper);
+	free(d);
+}
+
+static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct inode *in = inode_of(ino);
+	struct folder *f = NULL;
+	if (!in) {
+		fuse_reply_err(req, ENOTDIR);
+		return;
+	}
+	if (in->path) /* the mail root and the directories on the way to maildirs */
+		place_of(in->path, &f);
+	struct dir_handle *d = calloc(1, sizeof *d);
+	int fd = openat(in->fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *dp = fd >= 0 ? fdopendir(fd) : NULL;
+	if (!d || !dp) {
+		int err = d ? errno : ENOMEM;
+		if (fd >= 0 && !dp)
+			close(fd);
+		free(d);
+		fuse_reply_err(req, err);
+		return;
+	}
+	struct dirent *e;
+	int failed = 0;
+	while (!failed && (e = readdir(dp)))
+		failed = push(d, e->d_name, 0, e->d_ino, e->d_type) < 0;
+	closedir(dp);
+	d->upper_cap = 16;
+	while (d->upper_cap < d->n * 2)
+		d->upper_cap <<= 1;
+	if (!failed && !(d->upper = calloc(d->upper_cap, sizeof *d->upper)))
+		failed = 1;
+	for (size_t i = 0; !failed && i < d->n; i++) {
+		size_t h = name_hash(d->entries[i].name, d->upper_cap);
+		while (d->upper[h])
+			h = (h + 1) & (d->upper_cap - 1);
+		d->upper[h] = d->entries[i].name;
+	}
+	if (!failed && virtual_entries(in->role, in->folder, in_upper, d, push_virtual, d))
+		failed = 1;
+	if (failed) {
+		free_handle(d);
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	fi->fh = (uint64_t)(uintptr_t)d;
+	fi->cache_readdir = 0;
+	fuse_reply_open(req, fi);
+}
+
+static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		       struct fuse_file_info *fi, int plus)
+{
+	struct dir_handle *d = (struct dir_handle *)(uintptr_t)fi->fh;
+	char *buf = malloc(size);
+	if (!buf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	size_t used = 0;
+	for (size_t i = (size_t)off; i < d->n; i++) {
+		const struct dir_entry *de = &d->entries[i];
+		size_t len;
+		if (!plus) {
+			struct stat st = {.st_ino = de->ino, .st_mode = (mode_t)de->type << 12};
+			len = fuse_add_direntry(req, buf + used, size - used, de->name, &st,
+						(off_t)i + 1);
+			if (len > size - used)
+				break;
+			used += len;
+			continue;
+		}
+		struct fuse_entry_param e;
+		int is_dot = !strcmp(de->name, ".") || !strcmp(de->name, "..");
+		memset(&e, 0, sizeof e);
+		if (is_dot) { /* no lookup: the kernel does not count these */
+			e.attr.st_ino = de->ino;
+			e.attr.st_mode = S_IFDIR;
+		} else if (de->vid) {
+			if (virtual_stat(de->vid, &e.attr) < 0)
+				continue;
+			e.ino = de->vid;
+			e.attr_timeout = e.entry_timeout = 3600.0;
+		} else if (merged_lookup(ino, de->name, &e)) {
+			continue; /* vanished since opendir */
+		}
+		len = fuse_add_direntry_plus(req, buf + used, size - used, de->name, &e, (off_t)i + 1);
+		if (len > size - used) {
+			struct inode *in = (!is_dot && !de->vid) ? inode_of(e.ino) : NULL;
+			if (in)
+				inode_forget(in, 1);
+			break;
+		}
+		used += len;
+	}
+	fuse_reply_buf(req, buf, used);
+	free(buf);
+}
+
+static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		       struct fuse_file_info *fi)
+{
+	do_readdir(req, ino, size, off, fi, 0);
+}
+
+static void op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+			   struct fuse_file_info *fi)
+{
+	do_readdir(req, ino, size, off, fi, 1);
+}
+
+static void op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	(void)ino;
+	free_handle((struct dir_handle *)(uintptr_t)fi->fh);
+	fuse_reply_err(req, 0);
+}
+
+static void op_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
+{
+	(void)fi;
+	struct inode *in = inode_of(ino);
+	int fd = in ? openat(in->fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+	int r = fd < 0 ? errno : ((datasync ? fdatasync(fd) : fsync(fd)) < 0 ? errno : 0);
+	if (fd >= 0)
+		close(fd);
+	fuse_reply_err(req, in ? r : ENOTDIR);
+}
+
+/* Entry creation: the new object belongs to the caller, as on a local disk
+ * (mboxfs runs as root). */
+static void reply_created(fuse_req_t req, fuse_ino_t parent, const char *name, int r)
+{
+	struct inode *dir = inode_of(parent);
+	if (r == 0) {
+		const struct fuse_ctx *ctx = fuse_req_ctx(req);
+		if (fchownat(dir->fd, name, ctx->uid, ctx->gid, AT_SYMLINK_NOFOLLOW) < 0)
+			r = -errno;
+	}
+	struct fuse_entry_param e;
+	if (r == 0)
+		r = merged_lookup(parent, name, &e);
+	if (r < 0)
+		fuse_reply_err(req, -r);
+	else
+		fuse_reply_entry(req, &e);
+}
+
+static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
+{
+	struct inode *dir = inode_of(parent);
+	if (!dir) {
+		fuse_reply_err(req, ENOTDIR);
+		return;
+	}
+	reply_created(req, parent, name, mkdirat(dir->fd, name, mode) < 0 ? -errno : 0);
+}
+
+static void op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name)
+{
+	struct inode *dir = inode_of(parent);
+	if (!dir) {
+		fuse_reply_err(req, ENOTDIR);
+		return;
+	}
+	reply_created(req, parent, name, symlinkat(link, dir->fd, name) < 0 ? -errno : 0);
+}
+
+static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev)
+{
+	struct inode *dir = inode_of(parent);
+	if (!dir) {
+		fuse_reply_err(req, ENOTDIR);
+		return;
+	}
+	reply_created(req, parent, name, mknodat(dir->fd, name, mode, rdev) < 0 ? -errno : 0);
+}
+
+static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t parent, const char *name)
+{
+	struct inode *in = inode_of(ino), *dir = inode_of(parent);
+	if (!in || !dir) { /* virtual messages have no upper file to link */
+		fuse_reply_err(req, in ? ENOTDIR : EPERM);
+		return;
+	}
+	char path[64];
+	proc_path(in->fd, path);
+	struct fuse_entry_param e;
+	int r = linkat(AT_FDCWD, path, dir->fd, name, AT_SYMLINK_FOLLOW) < 0 ? -errno : 0;
+	if (r == 0)
+		r = merged_lookup(parent, name, &e);
+	if (r < 0)
+		fuse_reply_err(req, -r);
+	else
+		fuse_reply_entry(req, &e);
+}
+
+/* 1 if name in the directory is a virtual object (not in the upper tree). */
+static int is_virtual(struct inode *dir, const char *name)
+{
+	struct fuse_entry_param e;
+	return virtual_lookup(dir->role, dir->folder, name, &e) == 0;
+}
+
+static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct inode *dir = inode_of(parent);
+	if (!dir) {
+		fuse_reply_err(req, ENOTDIR);
+		return;
+	}
+	int r = unlinkat(dir->fd, name, 0) < 0 ? errno : 0;
+	if (r == ENOENT && is_virtual(dir, name))
+		r = EROFS; /* expunging old messages: whiteouts, issue 4 */
+	fuse_reply_err(req, r);
+}
+
+static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct inode *dir = inode_of(parent);
+	fuse_reply_err(req, !dir ? ENOTDIR : unlinkat(dir->fd, name, AT_REMOVEDIR) < 0 ? errno : 0);
+}
+
+static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
+		      const char *newname, unsigned int flags)
+{
+	struct inode *dir = inode_of(parent), *newdir = inode_of(newparent);
+	if (!dir || !newdir) {
+		fuse_reply_err(req, ENOTDIR);
+		return;
+	}
+	int r = renameat2(dir->fd, name, newdir->fd, newname, flags) < 0 ? errno : 0;
+	if (r == ENOENT && is_virtual(dir, name))
+		r = EROFS; /* flag changes of old messages: copy-up, issue 4 */
+	fuse_reply_err(req, r);
+}
+
+void ops_dir_fill(struct fuse_lowlevel_ops *ops)
+{
+	ops->opendir = op_opendir;
+	ops->readdir = op_readdir;
+	ops->readdirplus = op_readdirplus;
+	ops->releasedir = op_releasedir;
+	ops->fsyncdir = op_fsyncdir;
+	ops->mkdir = op_mkdir;
+	ops->symlink = op_symlink;
+	ops->mknod = op_mknod;
+	ops->link = op_link;
+	ops->unlink = op_unlink;
+	ops->rmdir = op_rmdir;
+	ops->rename = op_rename;
+}

@@ -1,0 +1,198 @@
+/* ops_entry.c — lookup, attributes and forget, for real and virtual nodes. */
+#include "fs_internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+void proc_path(int fd, char buf[64])
+{
+	snprintf(buf, 64, "/proc/self/fd/%d", fd);
+}
+
+/* The path below the upper root of parent's child name, for directories. */
+static char *child_path(const struct inode *parent, const char *name)
+{
+	char *p = NULL;
+	if (!parent->path)
+		return NULL;
+	if (asprintf(&p, "%s%s%s", parent->path, *parent->path ? "/" : "", name) < 0)
+		return NULL;
+	return p;
+}
+
+int merged_lookup(fuse_ino_t parent, const char *name, struct fuse_entry_param *e)
+{
+	struct inode *dir = inode_of(parent);
+	if (!dir)
+		return -ENOTDIR;
+	char *path = child_path(dir, name);
+	struct folder *child_folder = NULL;
+	enum role child_role = ROLE_NONE;
+	if (path) /* prepares the accounts that live there before looking */
+		child_role = place_of(path, &child_folder);
+	memset(e, 0, sizeof *e);
+	int fd = openat(dir->fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		int err = errno;
+		free(path);
+		if (err != ENOENT)
+			return -err;
+		return virtual_lookup(dir->role, dir->folder, name, e);
+	}
+	if (fstatat(fd, "", &e->attr, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0) {
+		int err = errno;
+		close(fd);
+		free(path);
+		return -err;
+	}
+	struct inode *in = inode_get(fd, &e->attr);
+	if (!in) {
+		free(path);
+		return -ENOMEM;
+	}
+	pthread_mutex_lock(&fs.lock);
+	if (S_ISDIR(e->attr.st_mode) && !in->path && path) {
+		in->path = path, path = NULL;
+		in->role = child_role;
+		in->folder = child_folder;
+	}
+	pthread_mutex_unlock(&fs.lock);
+	free(path);
+	e->ino = (fuse_ino_t)(uintptr_t)in;
+	e->attr_timeout = e->entry_timeout = fs.timeout;
+	return 0;
+}
+
+static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct fuse_entry_param e;
+	int r = merged_lookup(parent, name, &e);
+	if (r == -ENOENT) { /* a negative entry, cached briefly */
+		memset(&e, 0, sizeof e);
+		e.entry_timeout = fs.timeout;
+		fuse_reply_entry(req, &e);
+	} else if (r < 0)
+		fuse_reply_err(req, -r);
+	else
+		fuse_reply_entry(req, &e);
+}
+
+static void op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
+{
+	struct inode *in = inode_of(ino);
+	if (in)
+		inode_forget(in, nlookup);
+	fuse_reply_none(req);
+}
+
+static void op_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *forgets)
+{
+	for (size_t i = 0; i < count; i++) {
+		struct inode *in = inode_of(forgets[i].ino);
+		if (in)
+			inode_forget(in, forgets[i].nlookup);
+	}
+	fuse_reply_none(req);
+}
+
+static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	(void)fi;
+	struct stat st;
+	struct inode *in = inode_of(ino);
+	int r = in ? (fstatat(in->fd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0)
+		   : virtual_stat(ino, &st);
+	if (r < 0)
+		fuse_reply_err(req, -r);
+	else
+		fuse_reply_attr(req, &st, in ? fs.timeout : 3600.0);
+}
+
+static int set_times(const char *path, const struct stat *attr, int to_set)
+{
+	struct timespec tv[2] = {{0, UTIME_OMIT}, {0, UTIME_OMIT}};
+	if (to_set & FUSE_SET_ATTR_ATIME_NOW)
+		tv[0].tv_nsec = UTIME_NOW;
+	else if (to_set & FUSE_SET_ATTR_ATIME)
+		tv[0] = attr->st_atim;
+	if (to_set & FUSE_SET_ATTR_MTIME_NOW)
+		tv[1].tv_nsec = UTIME_NOW;
+	else if (to_set & FUSE_SET_ATTR_MTIME)
+		tv[1] = attr->st_mtim;
+	return utimensat(AT_FDCWD, path, tv, 0);
+}
+
+static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
+		       struct fuse_file_info *fi)
+{
+	struct inode *in = inode_of(ino);
+	if (!in) { /* the old mboxes are read-only; writes to messages: copy-up (issue 4) */
+		fuse_reply_err(req, EROFS);
+		return;
+	}
+	char path[64];
+	proc_path(in->fd, path);
+	int r = 0;
+	if (to_set & FUSE_SET_ATTR_MODE)
+		r = fchmodat(AT_FDCWD, path, attr->st_mode & 07777, 0);
+	if (r == 0 && (to_set & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)))
+		r = fchownat(in->fd, "", (to_set & FUSE_SET_ATTR_UID) ? attr->st_uid : (uid_t)-1,
+			     (to_set & FUSE_SET_ATTR_GID) ? attr->st_gid : (gid_t)-1,
+			     AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW);
+	if (r == 0 && (to_set & FUSE_SET_ATTR_SIZE))
+		r = fi ? ftruncate((int)fi->fh, attr->st_size) : truncate(path, attr->st_size);
+	if (r == 0 && (to_set & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_ATIME_NOW |
+				 FUSE_SET_ATTR_MTIME_NOW)))
+		r = set_times(path, attr, to_set);
+	if (r < 0) {
+		fuse_reply_err(req, errno);
+		return;
+	}
+	op_getattr(req, ino, fi);
+}
+
+static void op_readlink(fuse_req_t req, fuse_ino_t ino)
+{
+	struct inode *in = inode_of(ino);
+	char buf[PATH_MAX + 1];
+	if (!in) { /* Courier readlink()s every message before opening it */
+		fuse_reply_err(req, EINVAL);
+		return;
+	}
+	ssize_t n = readlinkat(in->fd, "", buf, sizeof buf - 1);
+	if (n < 0) {
+		fuse_reply_err(req, errno);
+		return;
+	}
+	buf[n] = '\0';
+	fuse_reply_readlink(req, buf);
+}
+
+static void op_statfs(fuse_req_t req, fuse_ino_t ino)
+{
+	(void)ino;
+	struct statvfs st;
+	char path[64];
+	proc_path(fs.upper_fd, path);
+	if (statvfs(path, &st) < 0)
+		fuse_reply_err(req, errno);
+	else
+		fuse_reply_statfs(req, &st);
+}
+
+void ops_entry_fill(struct fuse_lowlevel_ops *ops)
+{
+	ops->lookup = op_lookup;
+	ops->forget = op_forget;
+	ops->forget_multi = op_forget_multi;
+	ops->getattr = op_getattr;
+	ops->setattr = op_setattr;
+	ops->readlink = op_readlink;
+	ops->statfs = op_statfs;
+}

@@ -1,0 +1,207 @@
+/* ops_file.c — open, read and write. Real files are served through their
+ * upper fd; virtual messages straight from the mbox by their pieces (spliced
+ * when the message has no CR); generated control files from memory. */
+#include "fs_internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct inode *in = inode_of(ino);
+	if (!in) {
+		struct stat st;
+		int r = virtual_stat(ino, &st);
+		if (r < 0) {
+			fuse_reply_err(req, -r);
+			return;
+		}
+		if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC)) {
+			fuse_reply_err(req, EROFS); /* writing old messages: copy-up, issue 4 */
+			return;
+		}
+		fi->keep_cache = 1; /* immutable */
+		fi->fh = 0;
+		fuse_reply_open(req, fi);
+		return;
+	}
+	char path[64];
+	proc_path(in->fd, path);
+	int fd = open(path, fi->flags & ~O_NOFOLLOW);
+	if (fd < 0) {
+		fuse_reply_err(req, errno);
+		return;
+	}
+	fi->fh = (uint64_t)fd;
+	fuse_reply_open(req, fi);
+}
+
+static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+		      struct fuse_file_info *fi)
+{
+	struct inode *dir = inode_of(parent);
+	if (!dir) {
+		fuse_reply_err(req, ENOTDIR);
+		return;
+	}
+	int fd = openat(dir->fd, name, (fi->flags | O_CREAT) & ~O_NOFOLLOW, mode);
+	if (fd < 0) {
+		fuse_reply_err(req, errno);
+		return;
+	}
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+	struct fuse_entry_param e;
+	int r = fchown(fd, ctx->uid, ctx->gid) < 0 ? -errno : merged_lookup(parent, name, &e);
+	if (r < 0) {
+		close(fd);
+		fuse_reply_err(req, -r);
+		return;
+	}
+	fi->fh = (uint64_t)fd;
+	fuse_reply_create(req, &e, fi);
+}
+
+/* Replies with served bytes [off, off+size) of a message as a vector of mbox
+ * ranges, so that libfuse can splice them without copying. */
+static void read_message_zero_copy(fuse_req_t req, const struct folder *f,
+				   const struct mbx_message *m, size_t size, off_t off)
+{
+	const struct mbx_mailbox *mb = &f->file.mb;
+	size_t max = (size_t)m->ncuts + 1;
+	struct fuse_bufvec *v = calloc(1, sizeof *v + max * sizeof(struct fuse_buf));
+	if (!v) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	uint64_t want_lo = (uint64_t)off, want_hi = (uint64_t)off + size, served = 0;
+	uint32_t raw = 0;
+	for (uint32_t i = 0; i <= m->ncuts; i++) {
+		uint32_t end = i < m->ncuts ? mb->cuts[m->cut_first + i].off : m->raw_len;
+		uint64_t lo = served, hi = served + (end - raw); /* served range of this piece */
+		if (hi > want_lo && lo < want_hi) {
+			uint64_t from = lo > want_lo ? lo : want_lo, to = hi < want_hi ? hi : want_hi;
+			struct fuse_buf *b = &v->buf[v->count++];
+			b->flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
+			b->fd = f->file.fd;
+			b->pos = (off_t)(m->offset + raw + (from - lo));
+			b->size = (size_t)(to - from);
+		}
+		served = hi;
+		if (i < m->ncuts)
+			raw = end + mb->cuts[m->cut_first + i].len;
+	}
+	fuse_reply_data(req, v, FUSE_BUF_SPLICE_MOVE);
+	free(v);
+}
+
+static void read_virtual(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off)
+{
+	struct folder *f = folder_by_id(vid_folder(ino));
+	if (!f) {
+		fuse_reply_err(req, ENOENT);
+		return;
+	}
+	if (vid_kind(ino) != VK_MESSAGE) {
+		const char *data;
+		size_t len;
+		int r = virtual_content(ino, &data, &len);
+		if (r < 0)
+			fuse_reply_err(req, -r);
+		else
+			fuse_reply_buf(req, data + ((size_t)off < len ? (size_t)off : len),
+				       (size_t)off < len ? (len - (size_t)off < size ? len - (size_t)off : size) : 0);
+		return;
+	}
+	if (folder_load(f) < 0 || vid_index(ino) >= f->file.mb.nmsgs) {
+		fuse_reply_err(req, EIO);
+		return;
+	}
+	const struct mbx_message *m = &f->file.mb.msgs[vid_index(ino)];
+	if ((uint64_t)off >= m->size) {
+		fuse_reply_buf(req, NULL, 0);
+		return;
+	}
+	if (!(m->bits & MBX_HAS_CR)) {
+		read_message_zero_copy(req, f, m, size, off);
+		return;
+	}
+	char *buf = malloc(size);
+	if (!buf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	size_t n = mbx_read_served(&f->file.mb, m, f->file.data, (uint64_t)off, buf, size);
+	fuse_reply_buf(req, buf, n);
+	free(buf);
+}
+
+static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		    struct fuse_file_info *fi)
+{
+	if (!inode_of(ino)) {
+		read_virtual(req, ino, size, off);
+		return;
+	}
+	struct fuse_bufvec buf = FUSE_BUFVEC_INIT(size);
+	buf.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
+	buf.buf[0].fd = (int)fi->fh;
+	buf.buf[0].pos = off;
+	fuse_reply_data(req, &buf, FUSE_BUF_SPLICE_MOVE);
+}
+
+static void op_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in_buf, off_t off,
+			 struct fuse_file_info *fi)
+{
+	if (!inode_of(ino)) {
+		fuse_reply_err(req, EBADF);
+		return;
+	}
+	struct fuse_bufvec out = FUSE_BUFVEC_INIT(fuse_buf_size(in_buf));
+	out.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
+	out.buf[0].fd = (int)fi->fh;
+	out.buf[0].pos = off;
+	ssize_t n = fuse_buf_copy(&out, in_buf, 0);
+	if (n < 0)
+		fuse_reply_err(req, (int)-n);
+	else
+		fuse_reply_write(req, (size_t)n);
+}
+
+static void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	int r = 0;
+	if (inode_of(ino)) { /* report close() errors of the upper file */
+		int fd = dup((int)fi->fh);
+		r = (fd < 0 || close(fd) < 0) ? errno : 0;
+	}
+	fuse_reply_err(req, r);
+}
+
+static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	if (inode_of(ino))
+		close((int)fi->fh);
+	fuse_reply_err(req, 0);
+}
+
+static void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
+{
+	int r = 0;
+	if (inode_of(ino))
+		r = (datasync ? fdatasync((int)fi->fh) : fsync((int)fi->fh)) < 0 ? errno : 0;
+	fuse_reply_err(req, r);
+}
+
+void ops_file_fill(struct fuse_lowlevel_ops *ops)
+{
+	ops->open = op_open;
+	ops->create = op_create;
+	ops->read = op_read;
+	ops->write_buf = op_write_buf;
+	ops->flush = op_flush;
+	ops->release = op_release;
+	ops->fsync = op_fsync;
+}

@@ -1,0 +1,209 @@
+/* virtual.c — the virtual objects: messages of the old mboxes in cur/, and the
+ * Courier control files generated from them (reference/courier-imap-maildir.md
+ * sections 1, 4 and 5), each shown only while the upper tree has no real one. */
+#include "fs_internal.h"
+#include "name.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* courierimapuiddb: "1 <uidvalidity> <uidnext>", then "<uid> <key>" lines. */
+static char *make_uiddb(const struct folder *f, size_t *len)
+{
+	const struct mbx_mailbox *mb = &f->file.mb;
+	char *out = NULL, key[MBX_NAME_MAX];
+	FILE *mem = open_memstream(&out, len);
+	if (!mem)
+		return NULL;
+	fprintf(mem, "1 %u %u\n", mb->uidvalidity, mb->uidnext);
+	for (size_t i = 0; i < mb->nmsgs; i++) {
+		mbx_message_key(mb->uidvalidity, &mb->msgs[i], f->pop3_names, key);
+		fprintf(mem, "%u %s\n", mb->msgs[i].uid, key);
+	}
+	if (fclose(mem) != 0) {
+		free(out);
+		return NULL;
+	}
+	return out;
+}
+
+/* courierimapkeywords/:list: the keywords in use, a blank line, then
+ * "<key>:<i> <j>..." per message with keywords (indexes into the first part). */
+static char *make_kwlist(const struct folder *f, size_t *len)
+{
+	const struct mbx_mailbox *mb = &f->file.mb;
+	uint32_t used = 0;
+	for (size_t i = 0; i < mb->nmsgs; i++)
+		used |= mb->msgs[i].keywords;
+	if (!used) {
+		*len = 0;
+		return NULL;
+	}
+	int position[MBX_MAX_KEYWORDS];
+	char *out = NULL, key[MBX_NAME_MAX];
+	FILE *mem = open_memstream(&out, len);
+	if (!mem)
+		return NULL;
+	for (int j = 0, n = 0; j < MBX_MAX_KEYWORDS; j++)
+		if ((used >> j) & 1 && mb->keywords[j]) {
+			position[j] = n++;
+			fprintf(mem, "%s\n", mb->keywords[j]);
+		}
+	fputc('\n', mem);
+	for (size_t i = 0; i < mb->nmsgs; i++) {
+		if (!mb->msgs[i].keywords)
+			continue;
+		mbx_message_key(mb->uidvalidity, &mb->msgs[i], f->pop3_names, key);
+		fprintf(mem, "%s:", key);
+		for (int j = 0, n = 0; j < MBX_MAX_KEYWORDS; j++)
+			if ((mb->msgs[i].keywords >> j) & 1 && mb->keywords[j])
+				fprintf(mem, n++ ? " %d" : "%d", position[j]);
+		fputc('\n', mem);
+	}
+	if (fclose(mem) != 0) {
+		free(out);
+		return NULL;
+	}
+	return out;
+}
+
+int virtual_content(fuse_ino_t id, const char **data, size_t *len)
+{
+	struct folder *f = folder_by_id(vid_folder(id));
+	if (!f)
+		return -ENOENT;
+	enum vkind kind = vid_kind(id);
+	if (kind == VK_SUBSCRIBED) {
+		*data = f->acct->subscribed;
+		*len = f->acct->subscribed_len;
+		return *data ? 0 : -ENOENT;
+	}
+	int r = folder_load(f);
+	if (r < 0)
+		return r;
+	pthread_mutex_lock(&f->lock);
+	if (kind == VK_UIDDB && !f->uiddb)
+		f->uiddb = make_uiddb(f, &f->uiddb_len);
+	else if (kind == VK_KEYWORDS && !f->kwlist)
+		f->kwlist = make_kwlist(f, &f->kwlist_len);
+	*data = kind == VK_UIDDB ? f->uiddb : f->kwlist;
+	*len = kind == VK_UIDDB ? f->uiddb_len : f->kwlist_len;
+	pthread_mutex_unlock(&f->lock);
+	return *data ? 0 : -ENOENT;
+}
+
+static void fill_common(struct stat *st, fuse_ino_t id, const struct folder *f)
+{
+	memset(st, 0, sizeof *st);
+	st->st_ino = id;
+	st->st_mode = S_IFREG | 0600;
+	st->st_nlink = 1;
+	st->st_uid = f->acct->uid;
+	st->st_gid = f->acct->gid;
+	st->st_blksize = 4096;
+}
+
+int virtual_stat(fuse_ino_t id, struct stat *st)
+{
+	struct folder *f = folder_by_id(vid_folder(id));
+	if (!f)
+		return -ENOENT;
+	if (vid_kind(id) == VK_MESSAGE) {
+		int r = folder_load(f);
+		if (r < 0)
+			return r;
+		if (vid_index(id) >= f->file.mb.nmsgs)
+			return -ENOENT;
+		const struct mbx_message *m = &f->file.mb.msgs[vid_index(id)];
+		fill_common(st, id, f);
+		st->st_size = m->size;
+		st->st_mtime = st->st_atime = (time_t)m->date;
+		st->st_ctime = (time_t)m->ctime; /* never 0: Courier purges Trash by ctime */
+	} else {
+		const char *data;
+		size_t len;
+		int r = virtual_content(id, &data, &len);
+		if (r < 0)
+			return r;
+		fill_common(st, id, f);
+		st->st_size = (off_t)len;
+		st->st_mtime = st->st_atime = st->st_ctime = fs.started;
+	}
+	st->st_blocks = (st->st_size + 511) / 512;
+	return 0;
+}
+
+static fuse_ino_t virtual_id_for(enum role role, struct folder *f, const char *name)
+{
+	uint32_t index;
+	switch (role) {
+	case ROLE_CUR:
+		return folder_message_by_name(f, name, &index) ? vid_make(VK_MESSAGE, f->id, index) : 0;
+	case ROLE_FOLDER:
+		if (!strcmp(name, "courierimapuiddb"))
+			return vid_make(VK_UIDDB, f->id, 0);
+		if (!strcmp(name, "courierimapsubscribed") && f == f->acct->inbox && f->acct->subscribed)
+			return vid_make(VK_SUBSCRIBED, f->id, 0);
+		return 0;
+	case ROLE_KEYWORDS:
+		return !strcmp(name, ":list") ? vid_make(VK_KEYWORDS, f->id, 0) : 0;
+	default:
+		return 0;
+	}
+}
+
+int virtual_lookup(enum role role, struct folder *f, const char *name, struct fuse_entry_param *e)
+{
+	fuse_ino_t id = f ? virtual_id_for(role, f, name) : 0;
+	if (!id)
+		return -ENOENT;
+	memset(e, 0, sizeof *e);
+	int r = virtual_stat(id, &e->attr);
+	if (r < 0)
+		return r;
+	e->ino = id;
+	e->generation = 1;
+	/* immutable while they exist; replacing them goes through this mount */
+	e->attr_timeout = e->entry_timeout = 3600.0;
+	return 0;
+}
+
+int virtual_entries(enum role role, struct folder *f, int (*in_upper)(const char *, void *),
+		    void *upper_arg, virtual_entry_fn fn, void *arg)
+{
+	char name[MBX_NAME_MAX];
+	if (!f)
+		return 0;
+	switch (role) {
+	case ROLE_CUR:
+		if (folder_load(f) < 0)
+			return 0; /* logged; the folder shows only real files */
+		for (uint32_t i = 0; i < f->file.mb.nmsgs; i++) {
+			folder_message_name(f, i, name);
+			if (!in_upper(name, upper_arg) && fn(name, vid_make(VK_MESSAGE, f->id, i), arg))
+				return 1;
+		}
+		return 0;
+	case ROLE_FOLDER:
+		if (!in_upper("courierimapuiddb", upper_arg) &&
+		    fn("courierimapuiddb", vid_make(VK_UIDDB, f->id, 0), arg))
+			return 1;
+		if (f == f->acct->inbox && f->acct->subscribed &&
+		    !in_upper("courierimapsubscribed", upper_arg) &&
+		    fn("courierimapsubscribed", vid_make(VK_SUBSCRIBED, f->id, 0), arg))
+			return 1;
+		return 0;
+	case ROLE_KEYWORDS: {
+		const char *data;
+		size_t len;
+		if (virtual_content(vid_make(VK_KEYWORDS, f->id, 0), &data, &len) == 0 &&
+		    !in_upper(":list", upper_arg) && fn(":list", vid_make(VK_KEYWORDS, f->id, 0), arg))
+			return 1;
+		return 0;
+	}
+	default:
+		return 0;
+	}
+}

@@ -1,0 +1,188 @@
+/* test_name.c — stable maildir names (name.h; DESIGN.md "Names and identity";
+ * courier-imap-maildir.md 2.2 for the flag letters; uw-imap-mbox.md 7 for UIDLs). */
+#include "unit.h"
+
+#include "name.h"
+
+#include <stdio.h>
+
+static struct mbx_message sample(void)
+{
+	struct mbx_message m;
+	memset(&m, 0, sizeof m);
+	m.date = 723275602; /* 1992-12-02 05:53:22 UTC */
+	m.uid = 7;
+	m.hash = 0x0123456789abcdefULL;
+	m.size = 1234;
+	m.flags = MBX_SEEN;
+	return m;
+}
+
+/* name.h: <INTERNALDATE>.M<UID>V<UIDVALIDITY>X<hash, 16 hex>.mboxfs,S=<size> */
+static void key_format(void **state)
+{
+	(void)state;
+	struct mbx_message m = sample();
+	char buf[MBX_NAME_MAX];
+	size_t n = mbx_message_key(1000, &m, 0, buf);
+	assert_string_equal(buf, "723275602.M7V1000X0123456789abcdef.mboxfs,S=1234");
+	assert_int_equal(n, strlen(buf));
+	m.hash = 0xab;
+	mbx_message_key(1000, &m, 0, buf);
+	assert_string_equal(buf, "723275602.M7V1000X00000000000000ab.mboxfs,S=1234");
+}
+
+/* DESIGN.md: every virtual name carries ",S=<size>"; name = key + ":2," + flags. */
+static void name_is_key_plus_info(void **state)
+{
+	(void)state;
+	struct mbx_message m = sample();
+	char key[MBX_NAME_MAX], name[MBX_NAME_MAX];
+	mbx_message_key(1000, &m, 0, key);
+	size_t n = mbx_message_name(1000, &m, 0, name);
+	assert_int_equal(n, strlen(name));
+	assert_int_equal(strncmp(name, key, strlen(key)), 0);
+	assert_string_equal(name + strlen(key), ":2,S");
+	assert_non_null(strstr(name, ",S=1234:2,"));
+	assert_null(strchr(name, '/'));
+	assert_true(name[0] != '.');
+}
+
+/* courier-imap-maildir.md 2.2: D=Draft F=Flagged R=Answered S=Seen T=Deleted, written
+ * in the order D F R S T; \Recent has no letter. */
+static void flag_letters(void **state)
+{
+	(void)state;
+	static const struct {
+		uint8_t flags;
+		const char *letters;
+	} table[] = {
+	    {0, ""},
+	    {MBX_DRAFT, "D"},
+	    {MBX_FLAGGED, "F"},
+	    {MBX_ANSWERED, "R"},
+	    {MBX_SEEN, "S"},
+	    {MBX_DELETED, "T"},
+	    {MBX_RECENT, ""},
+	    {MBX_SEEN | MBX_RECENT, "S"},
+	    {MBX_DELETED | MBX_SEEN | MBX_ANSWERED | MBX_FLAGGED | MBX_DRAFT, "DFRST"},
+	    {MBX_DELETED | MBX_DRAFT, "DT"},
+	    {MBX_SEEN | MBX_FLAGGED, "FS"},
+	};
+	for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
+		char out[6];
+		mbx_flag_letters(table[i].flags, out);
+		if (strcmp(out, table[i].letters))
+			fail_msg("flags %#x: \"%s\", want \"%s\"", table[i].flags, out,
+			         table[i].letters);
+	}
+	struct mbx_message m = sample();
+	char name[MBX_NAME_MAX];
+	m.flags = MBX_DELETED | MBX_SEEN | MBX_ANSWERED | MBX_FLAGGED | MBX_DRAFT | MBX_RECENT;
+	mbx_message_name(1000, &m, 0, name);
+	assert_string_equal(name, "723275602.M7V1000X0123456789abcdef.mboxfs,S=1234:2,DFRST");
+}
+
+/* reference 7, DESIGN.md: the POP3 key is uw-ipop3d's UIDL, %08lx%08lx, lower case. */
+static void pop3_key_is_uidl(void **state)
+{
+	(void)state;
+	struct mbx_message m = sample();
+	char buf[MBX_NAME_MAX];
+	m.uid = 2;
+	assert_int_equal(mbx_message_key(1795886874, &m, 1, buf), 16);
+	assert_string_equal(buf, "6b0b0f1a00000002");
+	m.flags = MBX_SEEN | MBX_FLAGGED;
+	mbx_message_name(1795886874, &m, 1, buf);
+	assert_string_equal(buf, "6b0b0f1a00000002:2,FS");
+	m.uid = 0xabcdef;
+	mbx_message_key(0xfedcba98, &m, 1, buf);
+	assert_string_equal(buf, "fedcba9800abcdef");
+}
+
+/* DESIGN.md: the name is a pure function of its inputs. */
+static void same_input_same_name(void **state)
+{
+	(void)state;
+	struct mbx_message a = sample(), b = sample();
+	char x[MBX_NAME_MAX], y[MBX_NAME_MAX];
+	b.ctime = 12345; /* not part of the identity */
+	b.offset = 999;
+	mbx_message_name(1000, &a, 0, x);
+	mbx_message_name(1000, &b, 0, y);
+	assert_string_equal(x, y);
+	mbx_message_name(1000, &a, 1, x);
+	mbx_message_name(1000, &b, 1, y);
+	assert_string_equal(x, y);
+}
+
+/* DESIGN.md: UIDVALIDITY, UID, hash, INTERNALDATE and size each change the key. */
+static void different_input_different_key(void **state)
+{
+	(void)state;
+	struct mbx_message base = sample(), m;
+	char k0[MBX_NAME_MAX], k[MBX_NAME_MAX];
+	mbx_message_key(1000, &base, 0, k0);
+
+	mbx_message_key(1001, &base, 0, k);
+	assert_string_not_equal(k, k0);
+	m = base, m.uid++;
+	mbx_message_key(1000, &m, 0, k);
+	assert_string_not_equal(k, k0);
+	m = base, m.hash ^= 1;
+	mbx_message_key(1000, &m, 0, k);
+	assert_string_not_equal(k, k0);
+	m = base, m.size++;
+	mbx_message_key(1000, &m, 0, k);
+	assert_string_not_equal(k, k0);
+	m = base, m.date++;
+	mbx_message_key(1000, &m, 0, k);
+	assert_string_not_equal(k, k0);
+	/* flags are not part of the key */
+	m = base, m.flags = MBX_DELETED;
+	mbx_message_key(1000, &m, 0, k);
+	assert_string_equal(k, k0);
+}
+
+/* name.h: INTERNALDATE is clamped at 0. */
+static void negative_date_clamped(void **state)
+{
+	(void)state;
+	struct mbx_message m = sample();
+	char buf[MBX_NAME_MAX];
+	m.date = -86400;
+	mbx_message_key(1000, &m, 0, buf);
+	assert_string_equal(buf, "0.M7V1000X0123456789abcdef.mboxfs,S=1234");
+}
+
+/* name.h: the longest possible name fits in MBX_NAME_MAX, untruncated. */
+static void longest_name_fits(void **state)
+{
+	(void)state;
+	struct mbx_message m = sample();
+	char buf[MBX_NAME_MAX];
+	m.date = INT64_MAX;
+	m.uid = UINT32_MAX;
+	m.hash = UINT64_MAX;
+	m.size = UINT32_MAX;
+	m.flags = 0x3f;
+	size_t n = mbx_message_name(UINT32_MAX, &m, 0, buf);
+	assert_int_equal(n, strlen(buf));
+	assert_string_equal(buf, "9223372036854775807.M4294967295V4294967295Xffffffffffffffff"
+	                         ".mboxfs,S=4294967295:2,DFRST");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(key_format),
+	    cmocka_unit_test(name_is_key_plus_info),
+	    cmocka_unit_test(flag_letters),
+	    cmocka_unit_test(pop3_key_is_uidl),
+	    cmocka_unit_test(same_input_same_name),
+	    cmocka_unit_test(different_input_different_key),
+	    cmocka_unit_test(negative_date_clamped),
+	    cmocka_unit_test(longest_name_fits),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
