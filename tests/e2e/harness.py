@@ -1,0 +1,117 @@
+"""Shared pieces of the end-to-end tests: an old-server tree, a real mboxfs
+mount, checksums of the sources, and the expected served view."""
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+SKIP = 77
+
+
+def require_environment():
+    """Exits with the skip status when the machine cannot run a real mount."""
+    missing = [what for what, ok in (("root", os.geteuid() == 0),
+                                     ("/dev/fuse", os.path.exists("/dev/fuse")),
+                                     ("/usr/bin/imapd (courier-imap)", os.path.exists("/usr/bin/imapd")),
+                                     ("fusermount3", shutil.which("fusermount3")))
+               if not ok]
+    if missing:
+        print(f"SKIP: needs {', '.join(missing)}")
+        sys.exit(SKIP)
+
+
+def workdir():
+    # not below /tmp: Courier refuses to run from a directory with the sticky bit
+    base = "/var/tmp" if os.path.isdir("/var/tmp") else None
+    return tempfile.mkdtemp(prefix="mboxfs-e2e-", dir=base)
+
+
+def tree_checksum(root):
+    """SHA-256 over every file's path, mode, size and bytes below root."""
+    h = hashlib.sha256()
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames.sort()
+        for name in sorted(filenames):
+            path = os.path.join(dirpath, name)
+            st = os.lstat(path)
+            h.update(f"{os.path.relpath(path, root)}\0{st.st_mode}\0{st.st_size}\0".encode())
+            with open(path, "rb") as f:
+                h.update(f.read())
+    return h.hexdigest()
+
+
+class Mount:
+    """mboxfs mount --foreground in the background; unmounted by stop()."""
+
+    def __init__(self, mboxfs, map_path, state, mountpoint, upper=None):
+        os.makedirs(mountpoint, exist_ok=True)
+        cmd = [mboxfs, "mount", "--map", map_path, "--state", state, "--source-tz", "UTC",
+               "--foreground", mountpoint]
+        if upper:
+            cmd[2:2] = ["--upper", upper]
+        self.mountpoint = mountpoint
+        self.log = open(os.path.join(os.path.dirname(state), "mount.log"), "ab")
+        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.time() + 10
+        while not self.mounted():
+            if self.proc.poll() is not None or time.time() > deadline:
+                raise RuntimeError(f"mount did not come up: {open(self.log.name).read()}")
+            time.sleep(0.05)
+
+    def mounted(self):
+        with open("/proc/mounts") as f:
+            return any(line.split()[1] == self.mountpoint for line in f)
+
+    def stop(self):
+        """Unmounts; returns the daemon's exit status."""
+        # Courier's gam_server keeps its cwd in the maildir and the mount busy
+        subprocess.run(["pkill", "-x", "gam_server"], check=False)
+        for _ in range(50):
+            if subprocess.run(["fusermount3", "-u", self.mountpoint],
+                              stderr=subprocess.DEVNULL).returncode == 0:
+                break
+            time.sleep(0.1)
+        try:
+            return self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            subprocess.run(["fusermount3", "-uz", self.mountpoint], check=False)
+            return -1
+
+
+def show(mboxfs, mbox):
+    out = subprocess.run([mboxfs, "show", "--json", "--source-tz", "UTC", mbox],
+                         check=True, capture_output=True, env=dict(os.environ, TZ="UTC"))
+    return json.loads(out.stdout)
+
+
+def index(mboxfs, map_path, state):
+    """{(maildir, folder): report} from mboxfs index --json."""
+    out = subprocess.run([mboxfs, "index", "--map", map_path, "--state", state, "--json",
+                          "--source-tz", "UTC"], capture_output=True, env=dict(os.environ, TZ="UTC"))
+    if out.returncode != 0:
+        raise RuntimeError(out.stderr.decode())
+    return {(r["maildir"], r["folder"]): r for r in json.loads(out.stdout)}
+
+
+class Results:
+    def __init__(self):
+        self.passed = self.failed = 0
+
+    def check(self, name, problems):
+        if problems:
+            self.failed += 1
+            print(f"FAIL {name}")
+            for p in problems[:10]:
+                print(f"     {p}")
+        else:
+            self.passed += 1
+            print(f"ok   {name}")
+
+    def finish(self):
+        print(f"{self.passed} passed, {self.failed} failed")
+        return 1 if self.failed else 0

@@ -1,0 +1,87 @@
+"""A minimal IMAP client for tests: runs Courier's imapd pre-authenticated over
+a pipe (reference/courier-imap-maildir.md section 10) with Debian's settings
+sourced, sends commands one at a time and parses the untagged responses,
+literals included."""
+import re
+import subprocess
+
+IMAPD_ENV = "set -a; . /etc/courier/imapd; AUTHENTICATED=root; HOME=/; TZ=UTC; exec /usr/bin/imapd \"$0\""
+
+
+class Imapd:
+    def __init__(self, maildir, extra_env=None):
+        env = {"PATH": "/usr/bin:/bin", "IMAP_BROKENUIDV": "1"}
+        env.update(extra_env or {})
+        self.proc = subprocess.Popen(["sh", "-c", IMAPD_ENV, maildir], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env,
+                                     cwd="/")
+        greeting = self.proc.stdout.readline()
+        if not greeting.startswith(b"* PREAUTH"):
+            raise RuntimeError(f"imapd did not greet: {greeting!r}")
+        self.n = 0
+
+    def _read_response_line(self):
+        """One response, with every literal spliced in as bytes."""
+        parts = []
+        while True:
+            line = self.proc.stdout.readline()
+            if not line:
+                raise RuntimeError("imapd closed the connection")
+            m = re.search(rb"\{(\d+)\}\r\n$", line)
+            if not m:
+                parts.append(line)
+                return parts
+            parts.append(line)
+            parts.append(self.proc.stdout.read(int(m.group(1))))
+
+    def command(self, text):
+        """Returns (tagged status line, list of untagged responses as lists of parts)."""
+        self.n += 1
+        tag = f"t{self.n}".encode()
+        self.proc.stdin.write(tag + b" " + text.encode() + b"\r\n")
+        self.proc.stdin.flush()
+        untagged = []
+        while True:
+            parts = self._read_response_line()
+            if parts[0].startswith(tag + b" "):
+                return parts[0].decode(errors="replace").strip(), untagged
+            untagged.append(parts)
+
+    def close(self):
+        try:
+            self.command("LOGOUT")
+        except RuntimeError:
+            pass
+        self.proc.stdin.close()
+        self.proc.wait(timeout=30)
+
+
+def fetch_all(imap):
+    """UID FETCH 1:* of the served view: {uid: dict(flags, size, internaldate, body)}."""
+    status, resp = imap.command("UID FETCH 1:* (UID FLAGS RFC822.SIZE INTERNALDATE BODY.PEEK[])")
+    if " OK " not in status:
+        raise RuntimeError(status)
+    out = {}
+    for parts in resp:
+        head = parts[0].decode(errors="replace")
+        if " FETCH " not in head:
+            continue
+        text = head + "".join(p.decode(errors="replace") for p in parts[2::2])
+        uid = int(re.search(r"UID (\d+)", text).group(1))
+        flags = re.search(r"FLAGS \(([^)]*)\)", text).group(1).split()
+        size = int(re.search(r"RFC822\.SIZE (\d+)", text).group(1))
+        date = re.search(r'INTERNALDATE "([^"]+)"', text).group(1)
+        body = parts[1] if len(parts) > 1 else b""
+        out[uid] = {"flags": flags, "size": size, "internaldate": date, "body": body}
+    return out
+
+
+def select(imap, folder, examine=True):
+    status, resp = imap.command(f'{"EXAMINE" if examine else "SELECT"} "{folder}"')
+    if " OK " not in status:
+        raise RuntimeError(f"{folder}: {status}")
+    for parts in resp:
+        m = re.search(rb"UIDVALIDITY (\d+)", parts[0])
+        if m:
+            return int(m.group(1))
+    raise RuntimeError(f"{folder}: no UIDVALIDITY")
