@@ -1,0 +1,120 @@
+#!/usr/bin/env python3
+"""End to end with a real caching client: mbsync (isync) keeps UIDVALIDITY and
+UIDs per folder in its sync state, as Thunderbird or Outlook do in their caches.
+
+1. mbsync pulls the example account (INBOX and folders) from Courier on the
+   mboxfs mount: the UIDs and UIDVALIDITY uw-imapd served (the read test proves
+   the mount equals c-client's view).
+2. The same client state, pointed at Courier on the maildir plain mb2md made of
+   the same mbox: mbsync must refuse with a UIDVALIDITY change. That is the
+   migration problem.
+3. The same client state, pointed at a fresh mount of the same tree: no
+   UIDVALIDITY change, nothing new, nothing changed in the client's copy.
+
+usage: test_mbsync.py MBOXFS EXAMPLES_DIR
+"""
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(__file__))
+import harness  # noqa: E402
+
+CONFIG = """IMAPStore far
+Tunnel "env -i PATH=/usr/bin:/bin sh -c 'set -a; . /etc/courier/imapd; AUTHENTICATED=root; HOME=/; TZ=UTC; exec /usr/bin/imapd {maildir}'"
+
+MaildirStore near
+Path {near}/
+Inbox {near}/INBOX
+SubFolders Verbatim
+
+Channel ch
+Far :far:
+Near :near:
+Patterns *
+Create Near
+Sync Pull
+Expunge None
+SyncState *
+"""
+
+
+def mbsync(work, maildir, near):
+    os.makedirs(near, exist_ok=True)
+    config = os.path.join(work, "mbsyncrc")
+    with open(config, "w") as f:
+        f.write(CONFIG.format(maildir=maildir, near=near))
+    out = subprocess.run(["mbsync", "-V", "-c", config, "ch"], cwd=work, capture_output=True,
+                         text=True, timeout=120)
+    return out.returncode, out.stdout + out.stderr
+
+
+def messages(near):
+    """{path below near: sha256} of every message the client holds."""
+    out = {}
+    for dirpath, _, files in os.walk(near):
+        if os.path.basename(dirpath) in ("cur", "new"):
+            for name in files:
+                path = os.path.join(dirpath, name)
+                out[os.path.relpath(path, near)] = hashlib.sha256(open(path, "rb").read()).hexdigest()
+    return out
+
+
+def main():
+    mboxfs, examples = sys.argv[1:3]
+    harness.require_environment()
+    if not shutil.which("mbsync") or not shutil.which("mb2md"):
+        print("SKIP: needs mbsync (isync) and mb2md")
+        return harness.SKIP
+    work = harness.workdir()
+    results = harness.Results()
+    try:
+        old = os.path.join(work, "oldserver")
+        shutil.copytree(os.path.join(examples, "oldserver"), old)
+        map_path = os.path.join(old, "accounts.map")
+        state, mnt = os.path.join(work, "state"), os.path.join(work, "mail")
+        maildir = os.path.join(mnt, "alice/Maildir")
+        near = os.path.join(work, "client")
+
+        mount = harness.Mount(mboxfs, map_path, state, mnt)
+        try:
+            rc, out = mbsync(work, maildir, near)
+        finally:
+            mount.stop()
+        got = messages(near)
+        results.check("first sync from the mount", [] if rc == 0 and len(got) == 5 else
+                      [f"mbsync exit {rc}, {len(got)} messages", out[-2000:]])
+
+        # the migration problem: the same client against mb2md's conversion
+        converted = os.path.join(work, "mb2md", "Maildir")
+        os.makedirs(os.path.dirname(converted))
+        conv = subprocess.run(["mb2md", "-s", os.path.join(old, "spool/alice"), "-d", converted],
+                              env=dict(os.environ, HOME=work), capture_output=True, text=True)
+        client2 = os.path.join(work, "client-mb2md")
+        shutil.copytree(near, client2)
+        rc2, out2 = mbsync(work, converted, client2)
+        results.check("mb2md's maildir: mbsync reports a UIDVALIDITY change",
+                      [] if conv.returncode == 0 and rc2 != 0 and "UIDVALIDITY" in out2.upper() else
+                      [f"mb2md exit {conv.returncode}, mbsync exit {rc2}", out2[-2000:]])
+
+        # the same client against a fresh mount: nothing to do
+        mount = harness.Mount(mboxfs, map_path, state, mnt)
+        try:
+            rc3, out3 = mbsync(work, maildir, near)
+        finally:
+            mount.stop()
+        problems = []
+        if rc3 != 0 or "UIDVALIDITY" in out3.upper():
+            problems.append(f"mbsync exit {rc3}: {out3[-2000:]}")
+        if messages(near) != got:
+            problems.append("the client's copy changed")
+        results.check("mount again: no UIDVALIDITY change, nothing changed", problems)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return results.finish()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
