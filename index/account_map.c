@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <grp.h>
 #include <libgen.h>
+#include <limits.h>
 #include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -135,7 +136,9 @@ int map_load(struct account_map *map, const char *path)
 		add_error(map, "%s: %s", path, strerror(errno));
 		return -1;
 	}
-	char *copy = strdup(path);
+	/* paths in the map are relative to its directory, made absolute: the
+	 * daemon runs from "/" */
+	char *copy = realpath(path, NULL);
 	char *base_dir = copy ? dirname(copy) : ".";
 	char *line = NULL;
 	size_t cap = 0;

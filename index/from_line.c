@@ -5,6 +5,7 @@
 #include "from_line.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -173,6 +174,7 @@ struct cdate {
 	unsigned long day, month, year; /* 0 when unset */
 	unsigned long hours, minutes, seconds;
 	int zone_minutes; /* east of UTC */
+	int minus_zero;   /* numeric zone "-0000" */
 	int zone_local;   /* zone unknown: local time */
 };
 
@@ -285,6 +287,7 @@ static int parse_cdate(unsigned char *s, struct cdate *e)
 				int zh = ((s[0] - '0') * 10 + (s[1] - '0')) & 15;
 				int zm = (s[2] - '0') * 10 + (s[3] - '0');
 				e->zone_minutes = (west ? -1 : 1) * (zh * 60 + zm);
+				e->minus_zero = west && !e->zone_minutes;
 			}
 			return 1;
 		}
@@ -332,6 +335,12 @@ static int local_offset(int64_t wall)
 		int offset;
 		int valid;
 	} cache[64];
+	static _Thread_local char cached_tz[128]; /* the cache is for this TZ only */
+	const char *tz = getenv("TZ");
+	if (strncmp(cached_tz, tz ? tz : "", sizeof cached_tz - 1) != 0) {
+		memset(cache, 0, sizeof cache);
+		snprintf(cached_tz, sizeof cached_tz, "%s", tz ? tz : "");
+	}
 	int64_t hour = wall >= 0 ? wall / 3600 : -((-wall + 3599) / 3600);
 	unsigned slot = (unsigned)(hour & 63);
 	if (cache[slot].valid && cache[slot].hour == hour)
@@ -398,17 +407,20 @@ void mbx_from_line_date(const char *line, size_t len, struct mbx_from_date *out)
 	wall += (int64_t)(e.hours * 3600 + e.minutes * 60 + e.seconds);
 	int zone = e.zone_local ? local_offset(wall) : e.zone_minutes;
 	out->time = wall - (int64_t)zone * 60;
-	out->zone = (int16_t)zone;
+	out->zone = e.minus_zero ? MBX_ZONE_MINUS_ZERO : (int16_t)zone;
 	out->status = e.zone_local ? MBX_DATE_LOCAL : MBX_DATE_OK;
 }
 
 void mbx_format_internaldate(int64_t time, int zone, char *buf)
 {
+	int minus = zone < 0;
+	if (zone == MBX_ZONE_MINUS_ZERO)
+		zone = 0;
 	time_t wall = (time_t)(time + (int64_t)zone * 60);
 	struct tm tm;
 	gmtime_r(&wall, &tm);
 	int a = (zone < 0 ? -zone : zone) % (100 * 60);
 	snprintf(buf, MBX_DATE_STRLEN, "%2d-%s-%d %02d:%02d:%02d %c%02d%02d", tm.tm_mday,
 	         month_names[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec,
-	         zone < 0 ? '-' : '+', a / 60, a % 60);
+	         minus ? '-' : '+', a / 60, a % 60);
 }

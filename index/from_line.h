@@ -25,9 +25,13 @@ enum mbx_date_status {
 	MBX_DATE_BAD_TIME, /* time unparseable: midnight, zone +0000 */
 };
 
+/* A numeric zone written "-0000" is kept as written (reference 1.3): the same
+ * instant as +0000, printed with its minus sign. */
+#define MBX_ZONE_MINUS_ZERO INT16_MIN
+
 struct mbx_from_date {
 	int64_t time; /* seconds since the epoch, UTC */
-	int16_t zone; /* minutes east of UTC, as c-client would print */
+	int16_t zone; /* minutes east of UTC, or MBX_ZONE_MINUS_ZERO */
 	enum mbx_date_status status;
 };
 
@@ -39,7 +43,9 @@ int mbx_from_line_valid(const char *line, size_t len);
 /* Computes INTERNALDATE of a line for which mbx_from_line_valid() returned 1. */
 void mbx_from_line_date(const char *line, size_t len, struct mbx_from_date *out);
 
-/* Formats INTERNALDATE as imapd prints it: " 2-Dec-1992 05:53:22 -0800".
+/* Formats INTERNALDATE as imapd prints it: " 2-Dec-1992 05:53:22 -0800";
+ * zone is minutes east of UTC or MBX_ZONE_MINUS_ZERO.
+
  * buf must hold at least MBX_DATE_STRLEN bytes. */
 #define MBX_DATE_STRLEN 48
 void mbx_format_internaldate(int64_t time, int zone, char *buf);

@@ -48,7 +48,8 @@ enum {
 
 /* mbx_message.bits */
 enum {
-	MBX_HAS_CR = 1 << 0, /* the raw range holds CR bytes, which are not served */
+	MBX_HAS_CR = 1 << 0,       /* the raw range holds CR bytes, which are not served */
+	MBX_NUL_AS_SPACE = 1 << 1, /* a cut has MBX_CUT_SPACE */
 };
 
 struct mbx_message {
@@ -67,10 +68,14 @@ struct mbx_message {
 	uint8_t bits;  /* MBX_HAS_CR */
 };
 
-/* A run of hidden header lines, relative to its message's offset. */
+/* A run of hidden header lines, relative to its message's offset; or, with
+ * MBX_CUT_SPACE in len, one NUL byte served as a space: c-client's header
+ * filter turns the first NUL of a field name into a space (reference 2.6). */
 struct mbx_cut {
 	uint32_t off, len;
 };
+#define MBX_CUT_SPACE  0x80000000u
+#define MBX_CUT_LEN(c) ((c)->len & ~MBX_CUT_SPACE)
 
 enum mbx_anomaly_kind {
 	MBX_AN_NOT_MAILBOX,        /* c-client would not see a Unix mailbox */
@@ -97,6 +102,7 @@ struct mbx_parse_state {
 	uint64_t lines;         /* lines parsed so far */
 	uint32_t seen_messages; /* messages seen, the pseudo message included */
 	uint8_t pseudo;         /* first message was the pseudo message */
+	uint8_t header_open;    /* the file ends inside the last header */
 };
 
 struct mbx_mailbox {

@@ -238,11 +238,22 @@ static int header_line(struct parser *p, struct mbx_message *m, const char *s, s
 	return 0;
 }
 
+/* Where c-client's field-name scan of a header line stops (mail_filter()). */
+static size_t field_name_end(const char *s, size_t len)
+{
+	size_t k = 0, max = len < 1023 ? len : 1023;
+	while (k < max && s[k] != ':' && s[k] != ' ' && s[k] != '\t' && s[k] != '\r' &&
+	       s[k] != '\n' && s[k] != '\0')
+		k++;
+	return k;
+}
+
 static int add_cut(struct mbx_mailbox *mb, struct mbx_message *m, uint32_t off, uint32_t len)
 {
 	if (m->ncuts) {
 		struct mbx_cut *last = &mb->cuts[m->cut_first + m->ncuts - 1];
-		if (last->off + last->len == off) {
+		if (!(last->len & MBX_CUT_SPACE) && !(len & MBX_CUT_SPACE) &&
+		    last->off + last->len == off && (uint64_t)last->len + len < MBX_CUT_SPACE) {
 			last->len += len;
 			return 0;
 		}
@@ -347,6 +358,7 @@ static int parse_messages(struct parser *p)
 		m->flags = MBX_RECENT;
 		m->ctime = p->now;
 		p->retain = 1;
+		st->header_open = 1;
 		while (p->pos < p->size) { /* header region, blank line included */
 			const char *s = p->data + p->pos;
 			len = line_len(p);
@@ -355,7 +367,7 @@ static int parse_messages(struct parser *p)
 				return -1;
 			if (hidden) {
 				p->retain = 0;
-				if (p->pos - m->offset + len > UINT32_MAX)
+				if (p->pos - m->offset + len > UINT32_MAX || len >= MBX_CUT_SPACE)
 					return too_large(p, from_line, "header over 4 GiB");
 				int r =
 				    add_cut(mb, m, (uint32_t)(p->pos - m->offset), (uint32_t)len);
@@ -364,11 +376,21 @@ static int parse_messages(struct parser *p)
 				if (r)
 					return too_large(p, from_line,
 					                 "more than 65535 hidden header runs");
-			} else
+			} else {
 				p->retain = 1;
+				size_t k = field_name_end(s, len);
+				if (k < len && s[k] == '\0') {
+					if (add_cut(mb, m, (uint32_t)(p->pos - m->offset + k),
+					            1 | MBX_CUT_SPACE) < 0)
+						return -1;
+					m->bits |= MBX_NUL_AS_SPACE;
+				}
+			}
 			p->pos += len, p->line++;
-			if (is_blank(s, len))
+			if (is_blank(s, len)) {
+				st->header_open = 0;
 				break;
+			}
 		}
 		int pseudo = st->seen_messages == 1 && st->pseudo;
 		if (!pseudo && !m->uid)
@@ -465,8 +487,11 @@ int mbx_parse(struct mbx_mailbox *mb, const char *data, uint64_t size, uint32_t 
 int mbx_parse_append(struct mbx_mailbox *mb, const char *data, uint64_t size, uint32_t now)
 {
 	uint64_t old = mb->parsed_size;
-	if (mb->kind != MBX_KIND_UNIX || old == 0 || size <= old || data[old - 1] != '\n')
+	/* a From_ line in an unfinished header is a header line, not a message */
+	if (mb->kind != MBX_KIND_UNIX || old == 0 || size <= old || data[old - 1] != '\n' ||
+	    mb->state.header_open)
 		return 0;
+
 	struct parser p = {
 	    .mb = mb, .data = data, .size = size, .pos = old, .line = mb->state.lines, .now = now};
 	/* c-client skips white space before new data; a full parse would count it

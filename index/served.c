@@ -31,8 +31,11 @@ void mbx_for_each_piece(const struct mbx_mailbox *mb, const struct mbx_message *
 	for (uint32_t i = 0; i < m->ncuts; i++) {
 		const struct mbx_cut *c = &mb->cuts[m->cut_first + i];
 		emit(m, raw + pos, c->off - pos, fn, arg);
-		pos = c->off + c->len;
+		if (c->len & MBX_CUT_SPACE)
+			fn(" ", 1, arg);
+		pos = c->off + MBX_CUT_LEN(c);
 	}
+
 	if (pos < m->raw_len)
 		emit(m, raw + pos, m->raw_len - pos, fn, arg);
 }

@@ -201,9 +201,9 @@ static int load_index(const char *path, const char *key, struct mbx_mailbox *mb,
 		uint64_t end = 0;
 		for (uint32_t c = 0; c < m->ncuts; c++) {
 			const struct mbx_cut *cut = &mb->cuts[m->cut_first + c];
-			if (cut->off < end || (uint64_t)cut->off + cut->len > m->raw_len)
+			if (cut->off < end || (uint64_t)cut->off + MBX_CUT_LEN(cut) > m->raw_len)
 				goto out;
-			end = (uint64_t)cut->off + cut->len;
+			end = (uint64_t)cut->off + MBX_CUT_LEN(cut);
 		}
 	}
 	mb->kind = (enum mbx_kind)h.kind;
@@ -264,80 +264,125 @@ static int save_index(const char *dir, const char *path, const char *key,
 	return write_atomic(dir, path, parts, 7);
 }
 
-/* The any-stable UIDVALIDITY of key: read, or chosen now and stored. */
-static uint32_t stable_uidvalidity(const char *dir, const char *key, uint32_t proposal)
+/* The UIDVALIDITY mboxfs chose for key (<key hash>.uidv), 0 if none. */
+static uint32_t read_uidvalidity(const char *dir, const char *key)
 {
-	char path[4096];
+	char path[4096], tmp[32];
 	state_path(path, sizeof path, dir, key, "uidv");
 	size_t len = 0;
 	char *buf = slurp(path, &len);
-	if (buf) {
-		char tmp[32];
-		size_t n = len < sizeof tmp - 1 ? len : sizeof tmp - 1;
-		memcpy(tmp, buf, n);
-		tmp[n] = '\0';
-		free(buf);
-		unsigned long v = strtoul(tmp, NULL, 10);
-		if (v > 0 && v <= UINT32_MAX)
-			return (uint32_t)v;
-	}
-	char line[32];
-	int n = snprintf(line, sizeof line, "%u\n", proposal);
-	struct iovec part = {line, (size_t)n};
-	if (write_atomic(dir, path, &part, 1) < 0)
+	if (!buf)
 		return 0;
-	return proposal;
+	size_t n = len < sizeof tmp - 1 ? len : sizeof tmp - 1;
+	memcpy(tmp, buf, n);
+	tmp[n] = '\0';
+	free(buf);
+	unsigned long v = strtoul(tmp, NULL, 10);
+	return v <= UINT32_MAX ? (uint32_t)v : 0;
+}
+
+static int write_uidvalidity(const char *dir, const char *key, uint32_t v)
+{
+	char path[4096], line[32];
+	state_path(path, sizeof path, dir, key, "uidv");
+	int n = snprintf(line, sizeof line, "%u\n", v);
+	struct iovec part = {line, (size_t)n};
+	return write_atomic(dir, path, &part, 1);
+}
+
+/* The marker <key hash>.diverged says that some UIDs were kept across a
+ * rebuild and so differ from what a parse from scratch gives: losing the index
+ * then would reuse UIDs. */
+static int mark_diverged(const char *dir, const char *key)
+{
+	char path[4096];
+	state_path(path, sizeof path, dir, key, "diverged");
+	if (access(path, F_OK) == 0)
+		return 0;
+	struct iovec part = {"UIDs kept across a rebuild\n", 27};
+	return write_atomic(dir, path, &part, 1);
+}
+
+/* UIDVALIDITY where mboxfs owns it (rules any-stable and metadata): the value
+ * chosen once for any-stable; and when the index was lost after UIDs diverged
+ * (see mark_diverged), a new value for both rules, since the old UIDs cannot
+ * be rebuilt and a UID must never name two messages. */
+static int own_uidvalidity(struct mbx_mailbox *mb, const char *dir, const char *key, int lost,
+                           uint32_t now)
+{
+	if (mb->rule == MBX_RULE_EXACT || mb->kind == MBX_KIND_NOT_MAILBOX)
+		return 0;
+	uint32_t v = read_uidvalidity(dir, key);
+	char marker[4096];
+	state_path(marker, sizeof marker, dir, key, "diverged");
+	if (lost && access(marker, F_OK) == 0) {
+		v = now > v ? now : v + 1;
+		if (write_uidvalidity(dir, key, v) < 0)
+			return -1;
+		unlink(marker);
+	}
+	if (mb->rule == MBX_RULE_ANY_STABLE && !v) {
+		v = now;
+		if (write_uidvalidity(dir, key, v) < 0)
+			return -1;
+	}
+	if (v)
+		mb->uidvalidity = v;
+	return 0;
 }
 
 /* After a rebuild: give unchanged messages their old UIDs back (matched by
  * content hash, size and date, in file order), and the others new UIDs above
- * every UID handed out before. */
-static void keep_uids(struct mbx_mailbox *mb, const struct mbx_mailbox *old)
+ * every UID handed out before. Returns 1 if any UID now differs from what a
+ * parse from scratch gives, 0 if none does, -1 on ENOMEM. */
+static int keep_uids(struct mbx_mailbox *mb, const struct mbx_mailbox *old)
 {
 	size_t cap = 1;
 	while (cap < old->nmsgs * 2)
 		cap <<= 1;
-	struct slot {
-		const struct mbx_message *m;
-	} *table = calloc(cap, sizeof *table);
-	if (!table)
-		return; /* keep c-client's numbering: still valid, just less kind */
+	const struct mbx_message **table = calloc(cap, sizeof *table);
+	uint32_t *uids = malloc((mb->nmsgs ? mb->nmsgs : 1) * sizeof *uids);
+	if (!table || !uids) {
+		free(table);
+		free(uids);
+		errno = ENOMEM;
+		return -1;
+	}
 	for (size_t i = 0; i < old->nmsgs; i++) {
 		size_t h = (size_t)old->msgs[i].hash & (cap - 1);
-		while (table[h].m)
+		while (table[h])
 			h = (h + 1) & (cap - 1);
-		table[h].m = &old->msgs[i];
-	}
-	uint32_t last = old->uidnext > mb->uidnext ? old->uidnext - 1 : mb->uidnext - 1;
-	uint8_t *kept = calloc(mb->nmsgs ? mb->nmsgs : 1, 1);
-	if (!kept) {
-		free(table);
-		return;
+		table[h] = &old->msgs[i];
 	}
 	static const struct mbx_message used = {0}; /* marks a slot already matched */
+	uint32_t last = old->uidnext > mb->uidnext ? old->uidnext - 1 : mb->uidnext - 1;
 	for (size_t i = 0; i < mb->nmsgs; i++) {
 		struct mbx_message *m = &mb->msgs[i];
-		for (size_t h = (size_t)m->hash & (cap - 1); table[h].m; h = (h + 1) & (cap - 1)) {
-			const struct mbx_message *o = table[h].m;
+		uids[i] = 0;
+		for (size_t h = (size_t)m->hash & (cap - 1); table[h]; h = (h + 1) & (cap - 1)) {
+			const struct mbx_message *o = table[h];
 			if (o != &used && o->hash == m->hash && o->size == m->size &&
 			    o->date == m->date) {
-				m->uid = o->uid;
+				uids[i] = o->uid;
 				m->ctime = o->ctime;
-				table[h].m = &used;
-				kept[i] = 1;
+				table[h] = &used;
 				break;
 			}
 		}
 	}
-	for (size_t i = 0; i < mb->nmsgs; i++)
-		if (!kept[i])
-			mb->msgs[i].uid = ++last;
+	int diverged = last + 1 != mb->uidnext;
+	for (size_t i = 0; i < mb->nmsgs; i++) {
+		uint32_t uid = uids[i] ? uids[i] : ++last;
+		diverged |= uid != mb->msgs[i].uid;
+		mb->msgs[i].uid = uid;
+	}
 	mb->uidnext = last + 1;
 	mb->state.last_uid = last;
 	if (mb->nmsgs)
 		mb->state.prev_uid = mb->msgs[mb->nmsgs - 1].uid;
-	free(kept);
+	free(uids);
 	free(table);
+	return diverged;
 }
 
 static int map_file(struct mbx_file *f, int parse)
@@ -410,29 +455,25 @@ int mbx_open(struct mbx_file *f, const char *path, const char *state_dir, const 
 	}
 	if (r == 0) {
 		f->how = have_old ? MBX_OPEN_REBUILT : MBX_OPEN_PARSED;
-		if (have_old && old.rule == MBX_RULE_ANY_STABLE)
-			f->mb.uidvalidity = old.uidvalidity, f->mb.rule = MBX_RULE_ANY_STABLE;
 		r = mbx_parse(&f->mb, f->data, f->size, now);
-		if (r == 0 && have_old && f->mb.rule != MBX_RULE_EXACT && old.rule == f->mb.rule &&
-		    old.uidvalidity == f->mb.uidvalidity)
-			keep_uids(&f->mb, &old);
+	}
+	const char *failed = r < 0 ? "parse" : NULL;
+	if (!failed && state_dir && f->how != MBX_OPEN_APPENDED &&
+	    own_uidvalidity(&f->mb, state_dir, key, !have_old, now) < 0)
+		failed = "cannot record UIDVALIDITY";
+	if (!failed && f->how == MBX_OPEN_REBUILT && f->mb.rule != MBX_RULE_EXACT &&
+	    old.rule == f->mb.rule && old.uidvalidity == f->mb.uidvalidity) {
+		int diverged = keep_uids(&f->mb, &old);
+		if (diverged < 0 || (diverged && mark_diverged(state_dir, key) < 0))
+			failed = "cannot record UID state";
 	}
 	mbx_mailbox_free(&old);
-	if (r < 0) {
-		set_err(err, errlen, "%s: %s", path, strerror(errno));
+	if (failed) {
+		set_err(err, errlen, "%s: %s: %s", path, failed, strerror(errno));
 		mbx_close(f);
 		return -1;
 	}
-	if (state_dir && f->mb.rule == MBX_RULE_ANY_STABLE && !f->mb.uidvalidity &&
-	    f->mb.kind != MBX_KIND_NOT_MAILBOX) {
-		f->mb.uidvalidity = stable_uidvalidity(state_dir, key, now);
-		if (!f->mb.uidvalidity) {
-			set_err(err, errlen, "%s: cannot record UIDVALIDITY in %s: %s", path,
-			        state_dir, strerror(errno));
-			mbx_close(f);
-			return -1;
-		}
-	}
+
 	if (state_dir && save_index(state_dir, idx_path, key, &f->mb, &id) < 0) {
 		set_err(err, errlen, "%s: cannot write index in %s: %s", path, state_dir,
 		        strerror(errno));

@@ -9,9 +9,13 @@
  *  - A rebuild keeps the UIDs (and so the names) of unchanged messages where the
  *    UIDs are mboxfs's own (rules any-stable and metadata); new messages get UIDs
  *    above every UID given before.
- *  - The any-stable UIDVALIDITY is chosen once per key and kept in its own file
- *    (<state_dir>/<key hash>.uidv), never rewritten, so losing or corrupting an
- *    index never changes it.
+  *  - The any-stable UIDVALIDITY is chosen once per key and kept in its own file
+ *    (<state_dir>/<key hash>.uidv), so losing or corrupting an index does not
+ *    change it while a parse from scratch gives the same UIDs. Once a rebuild
+ *    kept UIDs that a parse from scratch would not give (<key hash>.diverged),
+ *    losing the index makes mboxfs choose a new UIDVALIDITY (also for rule
+ *    metadata) rather than ever give one UID to two messages.
+
  *  - Index files are versioned and checksummed and written atomically (temp file,
  *    fsync, rename, fsync of the directory). A corrupt, truncated, foreign or
  *    older index is ignored and rebuilt, never trusted.

@@ -20,8 +20,10 @@ struct piece_check {
 static void check_piece(const char *bytes, size_t len, void *arg)
 {
 	struct piece_check *c = arg;
-	if (bytes < c->lo || bytes + len > c->hi || memchr(bytes, '\r', len))
+		int space = len == 1 && bytes[0] == ' '; /* a NUL served as a space */
+	if ((!space && (bytes < c->lo || bytes + len > c->hi)) || memchr(bytes, '\r', len))
 		abort();
+
 	c->total += len;
 }
 

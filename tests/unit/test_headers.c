@@ -116,6 +116,20 @@ static void status_in_body_is_text(void **state)
 	mbx_mailbox_free(&mb);
 }
 
+/* 2.6: a NUL byte before the colon of a header line is served as a space (the
+ * field-name scan); NUL bytes after the colon and in the body are passed through. */
+static void nul_before_colon_served_as_space(void **state)
+{
+	(void)state;
+	struct mbx_mailbox mb;
+	static const char s[] = FROM_LINE "X-F\0o: v\0w\nSubject: x\n\nbody\0\n";
+	static const char expect[] = "X-F o: v\0w\nSubject: x\n\nbody\0\n";
+	parse_buf(&mb, s, sizeof s - 1);
+	assert_int_equal(mb.nmsgs, 1);
+	assert_served_bytes(&mb, 0, s, expect, sizeof expect - 1);
+	mbx_mailbox_free(&mb);
+}
+
 /* Flags of a one-message mbox with the given header lines. */
 static uint8_t flags_of(const char *headers)
 {
@@ -238,6 +252,7 @@ int main(void)
 	    cmocka_unit_test(continuation_of_kept_line_kept),
 	    cmocka_unit_test(hidden_in_crlf_header),
 	    cmocka_unit_test(status_in_body_is_text),
+	    cmocka_unit_test(nul_before_colon_served_as_space),
 	    cmocka_unit_test(status_letters_either_header),
 	    cmocka_unit_test(status_and_x_status_combined),
 	    cmocka_unit_test(status_junk_ignored),
