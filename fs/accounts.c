@@ -49,7 +49,7 @@ static int ensure_file(const char *path, uid_t uid, gid_t gid)
 }
 
 static struct folder *new_folder(struct account_rt *acct, const char *uw_name, const char *mbox,
-				 const char *dirpath)
+                                 const char *dirpath)
 {
 	struct folder *f = calloc(1, sizeof *f);
 	if (!f)
@@ -88,12 +88,12 @@ struct folder *folder_by_id(uint32_t id)
 
 /* Makes the folder's directories and registers its places. */
 static int add_folder(struct account_rt *acct, const char *uw_name, const char *mbox,
-		      const char *courier_name)
+                      const char *courier_name)
 {
 	char dir[PATH_MAX], sub[PATH_MAX + 64]; /* dir plus a fixed suffix */
 	const char *root = acct->a->maildir;
 	if (snprintf(dir, sizeof dir, "%s%s%s", root, courier_name ? "/." : "",
-		     courier_name ? courier_name : "") >= (int)sizeof dir)
+	             courier_name ? courier_name : "") >= (int)sizeof dir)
 		return -ENAMETOOLONG;
 	struct folder *f = new_folder(acct, courier_name ? uw_name : "INBOX", mbox, dir);
 	if (!f)
@@ -126,7 +126,7 @@ static int add_folder(struct account_rt *acct, const char *uw_name, const char *
 /* Walks the folder directory: every regular file is a folder (UW shows dot
  * files too, but those are settings, not mail; INBOX is not a folder). */
 static void scan_folders(struct account_rt *acct, const char *top, const char *rel,
-			 const char *inbox_real)
+                         const char *inbox_real)
 {
 	char path[PATH_MAX], uw[PATH_MAX], real[PATH_MAX], courier[PATH_MAX];
 	snprintf(path, sizeof path, "%s%s%s", top, *rel ? "/" : "", rel);
@@ -138,17 +138,20 @@ static void scan_folders(struct account_rt *acct, const char *top, const char *r
 		struct stat st;
 		if (e->d_name[0] == '.' || (!*rel && !strcasecmp(e->d_name, "INBOX")) ||
 		    snprintf(uw, sizeof uw, "%s%s%s", rel, *rel ? "/" : "", e->d_name) >=
-			    (int)sizeof uw ||
+		        (int)sizeof uw ||
 		    snprintf(path, sizeof path, "%s/%s", top, uw) >= (int)sizeof path ||
 		    stat(path, &st) < 0)
 			continue;
 		if (S_ISDIR(st.st_mode))
 			scan_folders(acct, top, uw, inbox_real);
-		else if (S_ISREG(st.st_mode) && !(realpath(path, real) && !strcmp(real, inbox_real))) {
+		else if (S_ISREG(st.st_mode) &&
+		         !(realpath(path, real) && !strcmp(real, inbox_real))) {
 			if (mbx_folder_name(uw, courier, sizeof courier) < 0)
-				fs_log("%s: folder name %s cannot be converted: not served", acct->a->maildir, uw);
+				fs_log("%s: folder name %s cannot be converted: not served",
+				       acct->a->maildir, uw);
 			else if (add_folder(acct, uw, path, courier) < 0)
-				fs_log("%s: cannot make folder .%s in the upper tree", acct->a->maildir, courier);
+				fs_log("%s: cannot make folder .%s in the upper tree",
+				       acct->a->maildir, courier);
 		}
 	}
 	closedir(d);
@@ -212,7 +215,8 @@ int account_ready(struct account_rt *acct)
 		snprintf(inbox_real, sizeof inbox_real, "%s", a->inbox);
 	int r = add_folder(acct, "INBOX", a->inbox, NULL);
 	if (r < 0) {
-		fs_log("%s: cannot make the maildir in the upper tree: %s", a->maildir, strerror(-r));
+		fs_log("%s: cannot make the maildir in the upper tree: %s", a->maildir,
+		       strerror(-r));
 		acct->ready = -1;
 	} else {
 		const char *top = account_folders_dir(a);
@@ -264,7 +268,8 @@ int folder_load(struct folder *f)
 
 size_t folder_message_name(const struct folder *f, uint32_t index, char *buf)
 {
-	return mbx_message_name(f->file.mb.uidvalidity, &f->file.mb.msgs[index], f->pop3_names, buf);
+	return mbx_message_name(f->file.mb.uidvalidity, &f->file.mb.msgs[index], f->pop3_names,
+	                        buf);
 }
 
 /* The UID a name would carry, per name.h; 0 if it is not such a name. */
@@ -288,7 +293,7 @@ static uint32_t uid_in_name(const char *name, int pop3)
 }
 
 const struct mbx_message *folder_message_by_name(struct folder *f, const char *name,
-						 uint32_t *index)
+                                                 uint32_t *index)
 {
 	uint32_t uid = uid_in_name(name, f->pop3_names);
 	if (!uid || folder_load(f) < 0 || !f->by_uid)

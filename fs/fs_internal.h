@@ -26,8 +26,8 @@
 #define VIRTUAL_BIT (1ULL << 63)
 
 enum vkind {
-	VK_MESSAGE = 1,	   /* cur/<stable name> */
-	VK_UIDDB = 2,	   /* courierimapuiddb */
+	VK_MESSAGE = 1,    /* cur/<stable name> */
+	VK_UIDDB = 2,      /* courierimapuiddb */
 	VK_KEYWORDS = 3,   /* courierimapkeywords/:list */
 	VK_SUBSCRIBED = 4, /* courierimapsubscribed (account root) */
 };
@@ -47,12 +47,12 @@ struct folder {
 	uint32_t id;
 	struct account_rt *acct;
 	char *mbox_path;
-	char *key;	/* state key: "<maildir>:<UW name or INBOX>" */
-	char *dirpath;	/* the folder's directory, relative to the upper root */
+	char *key;      /* state key: "<maildir>:<UW name or INBOX>" */
+	char *dirpath;  /* the folder's directory, relative to the upper root */
 	int pop3_names; /* INBOX with uw-ipop3d names */
 
 	pthread_mutex_t lock; /* guards loading and the generated files */
-	int loaded;	      /* 1 ok, -1 failed (logged once) */
+	int loaded;           /* 1 ok, -1 failed (logged once) */
 	struct mbx_file file;
 	uint32_t *by_uid; /* open addressing: message index + 1, 0 empty */
 	size_t by_uid_cap;
@@ -78,7 +78,7 @@ struct inode {
 	dev_t dev;
 	ino_t ino;
 	uint64_t nlookup; /* guarded by fs.lock */
-	char *path;	  /* directories: path below the upper root ("" = root) */
+	char *path;       /* directories: path below the upper root ("" = root) */
 	enum role role;
 	struct folder *folder;
 	struct inode *next; /* hash chain */
@@ -108,7 +108,7 @@ struct fs {
 extern struct fs fs;
 
 /* inode.c: the table of real objects */
-struct inode *inode_of(fuse_ino_t ino);			 /* NULL for virtual ids */
+struct inode *inode_of(fuse_ino_t ino);                 /* NULL for virtual ids */
 struct inode *inode_get(int fd, const struct stat *st); /* takes fd; nlookup++ */
 void inode_forget(struct inode *in, uint64_t n);
 void inode_table_init(void);
@@ -125,14 +125,13 @@ int account_ready(struct account_rt *acct);
 int folder_load(struct folder *f); /* 0, or -errno */
 struct folder *folder_by_id(uint32_t id);
 const struct mbx_message *folder_message_by_name(struct folder *f, const char *name,
-						 uint32_t *index);
+                                                 uint32_t *index);
 size_t folder_message_name(const struct folder *f, uint32_t index, char *buf);
 
 /* virtual.c: ids, attributes and contents of virtual objects */
 static inline fuse_ino_t vid_make(enum vkind kind, uint32_t folder, uint32_t index)
 {
-	return VIRTUAL_BIT | ((uint64_t)kind << 56) | ((uint64_t)(folder & 0xffffff) << 32) |
-	       index;
+	return VIRTUAL_BIT | ((uint64_t)kind << 56) | ((uint64_t)(folder & 0xffffff) << 32) | index;
 }
 static inline enum vkind vid_kind(fuse_ino_t id)
 {
@@ -155,7 +154,7 @@ int virtual_content(fuse_ino_t id, const char **data, size_t *len);
 /* Calls fn for every virtual entry of a directory that the upper tree lacks. */
 typedef int (*virtual_entry_fn)(const char *name, fuse_ino_t id, void *arg);
 int virtual_entries(enum role role, struct folder *f, int (*in_upper)(const char *, void *),
-		    void *upper_arg, virtual_entry_fn fn, void *arg);
+                    void *upper_arg, virtual_entry_fn fn, void *arg);
 
 /* ops_entry.c: lookup in the merged tree, shared by the operations that
  * create an entry. Returns 0 and fills e (a real entry counts as a lookup), or

@@ -3,8 +3,8 @@
 #include "fs_internal.h"
 
 #include <errno.h>
-#include <limits.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -91,7 +91,8 @@ int fs_main(const struct fs_config *cfg)
 		fprintf(stderr, "mboxfs mount: %s (line skipped)\n", fs.map.errors[i]);
 	/* absolute: the daemon changes to "/" */
 	static char state[PATH_MAX];
-	if ((mkdir(cfg->state_dir, 0700) < 0 && errno != EEXIST) || !realpath(cfg->state_dir, state)) {
+	if ((mkdir(cfg->state_dir, 0700) < 0 && errno != EEXIST) ||
+	    !realpath(cfg->state_dir, state)) {
 		fprintf(stderr, "mboxfs mount: %s: %s\n", cfg->state_dir, strerror(errno));
 		return 1;
 	}
@@ -110,8 +111,9 @@ int fs_main(const struct fs_config *cfg)
 	places_init();
 
 	char opts[4096];
-	snprintf(opts, sizeof opts, "allow_other,default_permissions,fsname=mboxfs,subtype=mboxfs%s%s",
-		 cfg->fuse_opts ? "," : "", cfg->fuse_opts ? cfg->fuse_opts : "");
+	snprintf(opts, sizeof opts,
+	         "allow_other,default_permissions,fsname=mboxfs,subtype=mboxfs%s%s",
+	         cfg->fuse_opts ? "," : "", cfg->fuse_opts ? cfg->fuse_opts : "");
 	char *argv[] = {"mboxfs", "-o", opts, cfg->debug ? "-d" : NULL, NULL};
 	struct fuse_args args = FUSE_ARGS_INIT(cfg->debug ? 4 : 3, argv);
 	struct fuse_lowlevel_ops ops = {.init = op_init};

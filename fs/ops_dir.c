@@ -28,7 +28,7 @@ struct dir_handle {
 };
 
 static int push(struct dir_handle *d, const char *name, fuse_ino_t vid, ino_t ino,
-		unsigned char type)
+                unsigned char type)
 {
 	if (d->n == d->cap) {
 		size_t cap = d->cap ? d->cap * 2 : 64;
@@ -52,7 +52,8 @@ static size_t name_hash(const char *name, size_t cap)
 static int in_upper(const char *name, void *arg)
 {
 	const struct dir_handle *d = arg;
-	for (size_t h = name_hash(name, d->upper_cap); d->upper[h]; h = (h + 1) & (d->upper_cap - 1))
+	for (size_t h = name_hash(name, d->upper_cap); d->upper[h];
+	     h = (h + 1) & (d->upper_cap - 1))
 		if (!strcmp(d->upper[h], name))
 			return 1;
 	return 0;
@@ -122,7 +123,7 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 }
 
 static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
-		       struct fuse_file_info *fi, int plus)
+                       struct fuse_file_info *fi, int plus)
 {
 	struct dir_handle *d = (struct dir_handle *)(uintptr_t)fi->fh;
 	char *buf = malloc(size);
@@ -137,7 +138,7 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		if (!plus) {
 			struct stat st = {.st_ino = de->ino, .st_mode = (mode_t)de->type << 12};
 			len = fuse_add_direntry(req, buf + used, size - used, de->name, &st,
-						(off_t)i + 1);
+			                        (off_t)i + 1);
 			if (len > size - used)
 				break;
 			used += len;
@@ -157,7 +158,8 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		} else if (merged_lookup(ino, de->name, &e)) {
 			continue; /* vanished since opendir */
 		}
-		len = fuse_add_direntry_plus(req, buf + used, size - used, de->name, &e, (off_t)i + 1);
+		len = fuse_add_direntry_plus(req, buf + used, size - used, de->name, &e,
+		                             (off_t)i + 1);
 		if (len > size - used) {
 			struct inode *in = (!is_dot && !de->vid) ? inode_of(e.ino) : NULL;
 			if (in)
@@ -171,13 +173,13 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 }
 
 static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
-		       struct fuse_file_info *fi)
+                       struct fuse_file_info *fi)
 {
 	do_readdir(req, ino, size, off, fi, 0);
 }
 
 static void op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
-			   struct fuse_file_info *fi)
+                           struct fuse_file_info *fi)
 {
 	do_readdir(req, ino, size, off, fi, 1);
 }
@@ -295,7 +297,7 @@ static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 }
 
 static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
-		      const char *newname, unsigned int flags)
+                      const char *newname, unsigned int flags)
 {
 	struct inode *dir = inode_of(parent), *newdir = inode_of(newparent);
 	if (!dir || !newdir) {

@@ -106,8 +106,9 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	(void)fi;
 	struct stat st;
 	struct inode *in = inode_of(ino);
-	int r = in ? (fstatat(in->fd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0)
-		   : virtual_stat(ino, &st);
+	int r =
+	    in ? (fstatat(in->fd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0)
+	       : virtual_stat(ino, &st);
 	if (r < 0)
 		fuse_reply_err(req, -r);
 	else
@@ -129,7 +130,7 @@ static int set_times(const char *path, const struct stat *attr, int to_set)
 }
 
 static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
-		       struct fuse_file_info *fi)
+                       struct fuse_file_info *fi)
 {
 	struct inode *in = inode_of(ino);
 	if (!in) { /* the old mboxes are read-only; writes to messages: copy-up (issue 4) */
@@ -143,12 +144,12 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 		r = fchmodat(AT_FDCWD, path, attr->st_mode & 07777, 0);
 	if (r == 0 && (to_set & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)))
 		r = fchownat(in->fd, "", (to_set & FUSE_SET_ATTR_UID) ? attr->st_uid : (uid_t)-1,
-			     (to_set & FUSE_SET_ATTR_GID) ? attr->st_gid : (gid_t)-1,
-			     AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW);
+		             (to_set & FUSE_SET_ATTR_GID) ? attr->st_gid : (gid_t)-1,
+		             AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW);
 	if (r == 0 && (to_set & FUSE_SET_ATTR_SIZE))
 		r = fi ? ftruncate((int)fi->fh, attr->st_size) : truncate(path, attr->st_size);
-	if (r == 0 && (to_set & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_ATIME_NOW |
-				 FUSE_SET_ATTR_MTIME_NOW)))
+	if (r == 0 && (to_set & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME |
+	                         FUSE_SET_ATTR_ATIME_NOW | FUSE_SET_ATTR_MTIME_NOW)))
 		r = set_times(path, attr, to_set);
 	if (r < 0) {
 		fuse_reply_err(req, errno);

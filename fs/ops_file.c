@@ -40,7 +40,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 }
 
 static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
-		      struct fuse_file_info *fi)
+                      struct fuse_file_info *fi)
 {
 	struct inode *dir = inode_of(parent);
 	if (!dir) {
@@ -67,7 +67,7 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 /* Replies with served bytes [off, off+size) of a message as a vector of mbox
  * ranges, so that libfuse can splice them without copying. */
 static void read_message_zero_copy(fuse_req_t req, const struct folder *f,
-				   const struct mbx_message *m, size_t size, off_t off)
+                                   const struct mbx_message *m, size_t size, off_t off)
 {
 	const struct mbx_mailbox *mb = &f->file.mb;
 	size_t max = (size_t)m->ncuts + 1;
@@ -82,7 +82,8 @@ static void read_message_zero_copy(fuse_req_t req, const struct folder *f,
 		uint32_t end = i < m->ncuts ? mb->cuts[m->cut_first + i].off : m->raw_len;
 		uint64_t lo = served, hi = served + (end - raw); /* served range of this piece */
 		if (hi > want_lo && lo < want_hi) {
-			uint64_t from = lo > want_lo ? lo : want_lo, to = hi < want_hi ? hi : want_hi;
+			uint64_t from = lo > want_lo ? lo : want_lo,
+			         to = hi < want_hi ? hi : want_hi;
 			struct fuse_buf *b = &v->buf[v->count++];
 			b->flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
 			b->fd = f->file.fd;
@@ -112,7 +113,9 @@ static void read_virtual(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off)
 			fuse_reply_err(req, -r);
 		else
 			fuse_reply_buf(req, data + ((size_t)off < len ? (size_t)off : len),
-				       (size_t)off < len ? (len - (size_t)off < size ? len - (size_t)off : size) : 0);
+			               (size_t)off < len
+			                   ? (len - (size_t)off < size ? len - (size_t)off : size)
+			                   : 0);
 		return;
 	}
 	if (folder_load(f) < 0 || vid_index(ino) >= f->file.mb.nmsgs) {
@@ -124,8 +127,9 @@ static void read_virtual(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off)
 		fuse_reply_buf(req, NULL, 0);
 		return;
 	}
-	if (!(m->bits & MBX_HAS_CR)) {
+	if (!(m->bits & (MBX_HAS_CR | MBX_NUL_AS_SPACE))) {
 		read_message_zero_copy(req, f, m, size, off);
+
 		return;
 	}
 	char *buf = malloc(size);
@@ -139,7 +143,7 @@ static void read_virtual(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off)
 }
 
 static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
-		    struct fuse_file_info *fi)
+                    struct fuse_file_info *fi)
 {
 	if (!inode_of(ino)) {
 		read_virtual(req, ino, size, off);
@@ -153,7 +157,7 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 }
 
 static void op_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in_buf, off_t off,
-			 struct fuse_file_info *fi)
+                         struct fuse_file_info *fi)
 {
 	if (!inode_of(ino)) {
 		fuse_reply_err(req, EBADF);

@@ -140,11 +140,13 @@ static fuse_ino_t virtual_id_for(enum role role, struct folder *f, const char *n
 	uint32_t index;
 	switch (role) {
 	case ROLE_CUR:
-		return folder_message_by_name(f, name, &index) ? vid_make(VK_MESSAGE, f->id, index) : 0;
+		return folder_message_by_name(f, name, &index) ? vid_make(VK_MESSAGE, f->id, index)
+		                                               : 0;
 	case ROLE_FOLDER:
 		if (!strcmp(name, "courierimapuiddb"))
 			return vid_make(VK_UIDDB, f->id, 0);
-		if (!strcmp(name, "courierimapsubscribed") && f == f->acct->inbox && f->acct->subscribed)
+		if (!strcmp(name, "courierimapsubscribed") && f == f->acct->inbox &&
+		    f->acct->subscribed)
 			return vid_make(VK_SUBSCRIBED, f->id, 0);
 		return 0;
 	case ROLE_KEYWORDS:
@@ -171,7 +173,7 @@ int virtual_lookup(enum role role, struct folder *f, const char *name, struct fu
 }
 
 int virtual_entries(enum role role, struct folder *f, int (*in_upper)(const char *, void *),
-		    void *upper_arg, virtual_entry_fn fn, void *arg)
+                    void *upper_arg, virtual_entry_fn fn, void *arg)
 {
 	char name[MBX_NAME_MAX];
 	if (!f)
@@ -182,7 +184,8 @@ int virtual_entries(enum role role, struct folder *f, int (*in_upper)(const char
 			return 0; /* logged; the folder shows only real files */
 		for (uint32_t i = 0; i < f->file.mb.nmsgs; i++) {
 			folder_message_name(f, i, name);
-			if (!in_upper(name, upper_arg) && fn(name, vid_make(VK_MESSAGE, f->id, i), arg))
+			if (!in_upper(name, upper_arg) &&
+			    fn(name, vid_make(VK_MESSAGE, f->id, i), arg))
 				return 1;
 		}
 		return 0;
@@ -199,7 +202,8 @@ int virtual_entries(enum role role, struct folder *f, int (*in_upper)(const char
 		const char *data;
 		size_t len;
 		if (virtual_content(vid_make(VK_KEYWORDS, f->id, 0), &data, &len) == 0 &&
-		    !in_upper(":list", upper_arg) && fn(":list", vid_make(VK_KEYWORDS, f->id, 0), arg))
+		    !in_upper(":list", upper_arg) &&
+		    fn(":list", vid_make(VK_KEYWORDS, f->id, 0), arg))
 			return 1;
 		return 0;
 	}

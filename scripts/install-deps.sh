@@ -7,9 +7,11 @@ packages=(
 	build-essential meson ninja-build pkg-config python3
 	libfuse3-dev fuse3 libxxhash-dev libcmocka-dev
 	libc-client2007e-dev # UW's own c-client: the test oracle
+	courier-imap courier-pop # the real servers, for end-to-end tests
+	isync mb2md          # a real caching client; the converter mboxfs replaces
 	clang                # libFuzzer and sanitizers
 )
-[ "${MBOXFS_BENCH:-}" ] && packages+=(mb2md hyperfine time)
+[ "${MBOXFS_BENCH:-}" ] && packages+=(hyperfine time)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Sets up mboxfs and runs it on the bundled example old server
-# (examples/oldserver: two users, folders, the UW pseudo message, flags and
-# keywords): indexes every mailbox of the account map, then shows, for each
-# mbox, the UW metadata the file carries next to what mboxfs will serve.
+# The main job on the bundled example old server (examples/oldserver: two
+# users, folders, the UW pseudo message, flags, keywords, subscriptions):
+# installs the packages, builds, indexes the account map, mounts it, lets the
+# real Courier imapd serve every folder, and prints the UIDVALIDITY and UIDs
+# Courier serves next to what the old mbox file says. Then unmounts.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,19 +11,45 @@ scripts/install-deps.sh
 [ -d build ] || meson setup build >/dev/null
 ninja -C build >/dev/null
 
-mboxfs=build/tools/mboxfs
-example=examples/oldserver
-state=$(mktemp -d)
-trap 'rm -rf "$state"' EXIT
+mboxfs=$PWD/build/tools/mboxfs
+example=$PWD/examples/oldserver
+work=$(mktemp -d /var/tmp/mboxfs-example.XXXXXX) # not /tmp: Courier refuses sticky dirs
+mnt=$work/mail
+mkdir -p "$mnt"
+cleanup() {
+	pkill -x gam_server 2>/dev/null || true # Courier's FAM helper keeps the mount busy
+	grep -q " $mnt " /proc/mounts && fusermount3 -u "$mnt"
+	rm -rf "$work"
+}
+trap cleanup EXIT
 
-echo "== mboxfs index --map $example/accounts.map"
-"$mboxfs" index --map "$example/accounts.map" --state "$state" --source-tz UTC
+echo "== mboxfs index (what the cutover runs first)"
+"$mboxfs" index --map "$example/accounts.map" --state "$work/state" --source-tz UTC
+echo
+echo "== mboxfs mount $mnt"
+"$mboxfs" mount --map "$example/accounts.map" --state "$work/state" --source-tz UTC "$mnt"
 
-for mbox in "$example"/spool/* "$example"/home/alice/mail/* "$example"/home/bob/Archive/*; do
-	echo
-	echo "== $mbox"
-	echo "-- what the old server left in the file:"
-	grep -aE '^(X-IMAP|X-IMAPbase|X-UID|Status|X-Status|X-Keywords):' "$mbox" | sed 's/^/   /' || true
-	echo "-- what mboxfs serves (UIDs as uw-imapd served them):"
-	"$mboxfs" show --source-tz UTC --state "$state" "$mbox" | sed 's/^/   /'
-done
+# Courier imapd, pre-authenticated over a pipe, with Debian's settings
+imapd() {
+	env -i PATH=/usr/bin:/bin sh -c 'set -a; . /etc/courier/imapd; AUTHENTICATED=root; HOME=/; TZ=UTC; exec /usr/bin/imapd "$0"' "$1" 2>/dev/null
+}
+
+show_folder() { # maildir imap-name mbox
+	local maildir=$1 folder=$2 mbox=$3
+	printf '\n== %s %s  <-  %s\n' "${maildir#"$mnt"/}" "$folder" "${mbox#"$example"/}"
+	printf '   the old mbox says: '
+	grep -aoE '^(X-IMAP|X-IMAPbase): *[0-9]+ +[0-9]+' "$mbox" | head -1 | tr -s ' ' | tr '\n' ' ' || true
+	printf 'X-UIDs: %s\n' "$(grep -aoE '^X-UID: *[0-9]+' "$mbox" | grep -oE '[0-9]+' | tr '\n' ' ')"
+	printf 'a EXAMINE "%s"\r\nb UID FETCH 1:* (UID FLAGS INTERNALDATE RFC822.SIZE)\r\nc LOGOUT\r\n' "$folder" |
+		imapd "$maildir" | tr -d '\r' | awk '
+			/UIDVALIDITY/ { match($0, /UIDVALIDITY [0-9]+/); print "   Courier serves:   " substr($0, RSTART, RLENGTH) }
+			/ FETCH / { sub(/^\* [0-9]+ FETCH /, "     "); print }'
+}
+
+show_folder "$mnt/alice/Maildir" INBOX "$example/spool/alice"
+show_folder "$mnt/alice/Maildir" INBOX.sent-mail "$example/home/alice/mail/sent-mail"
+show_folder "$mnt/alice/Maildir" 'INBOX.R&AOk-sum&AOk-' "$example/home/alice/mail/R&AOk-sum&AOk-"
+show_folder "$mnt/bob/Maildir" INBOX "$example/spool/bob"
+show_folder "$mnt/bob/Maildir" INBOX.Archive.2019 "$example/home/bob/Archive/2019"
+echo
+echo "(bob's mboxes carry no UID metadata: mboxfs chose their UIDVALIDITY once and keeps it in the state directory)"

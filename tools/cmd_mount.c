@@ -7,16 +7,16 @@
 #include <string.h>
 
 static const char mount_usage[] =
-	"usage: mboxfs mount --map FILE --state DIR [--upper DIR] [--source-tz ZONE]\n"
-	"                    [--foreground] [--debug] [-o FUSE_OPTIONS] MOUNTPOINT\n";
+    "usage: mboxfs mount --map FILE --state DIR [--upper DIR] [--source-tz ZONE]\n"
+    "                    [--foreground] [--debug] [-o FUSE_OPTIONS] MOUNTPOINT\n";
 
 int cmd_mount(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"map", required_argument, NULL, 'm'},	     {"state", required_argument, NULL, 's'},
-		{"upper", required_argument, NULL, 'u'},     {"source-tz", required_argument, NULL, 'z'},
-		{"foreground", no_argument, NULL, 'f'},	     {"debug", no_argument, NULL, 'd'},
-		{"help", no_argument, NULL, 'h'},	     {NULL, 0, NULL, 0},
+	    {"map", required_argument, NULL, 'm'},   {"state", required_argument, NULL, 's'},
+	    {"upper", required_argument, NULL, 'u'}, {"source-tz", required_argument, NULL, 'z'},
+	    {"foreground", no_argument, NULL, 'f'},  {"debug", no_argument, NULL, 'd'},
+	    {"help", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0},
 	};
 	struct fs_config cfg = {0};
 	int c;
