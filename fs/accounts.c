@@ -1,5 +1,6 @@
 /* accounts.c — an account's Maildir++ skeleton in the upper tree, its folders,
  * and each folder's mbox, loaded (through the persistent index) on first use. */
+#include "courier_files.h"
 #include "folder_name.h"
 #include "fs_internal.h"
 #include "name.h"
@@ -157,49 +158,31 @@ static void scan_folders(struct account_rt *acct, const char *top, const char *r
 	closedir(d);
 }
 
-/* courierimapsubscribed from home/.mailboxlist: names relative to the folder
- * directory, converted like the folders; INBOX stays INBOX. */
+/* courierimapsubscribed from home/.mailboxlist (names there are relative to
+ * home; the folders are relative to the folder directory). */
 static void make_subscriptions(struct account_rt *acct)
 {
 	const struct account *a = acct->a;
-	char path[PATH_MAX], courier[PATH_MAX];
+	const char *folders = account_folders_dir(a);
+	char path[PATH_MAX], below[PATH_MAX] = "";
+	size_t home_len = a->home ? strlen(a->home) : 0;
 	if (!a->home || snprintf(path, sizeof path, "%s/.mailboxlist", a->home) >= (int)sizeof path)
 		return;
-	FILE *in = fopen(path, "r");
-	if (!in)
-		return;
-	const char *folders = account_folders_dir(a);
-	size_t skip = 0; /* the folder directory's path below home, with its '/' */
-	if (folders && strcmp(folders, a->home) && !strncmp(folders, a->home, strlen(a->home)) &&
-	    folders[strlen(a->home)] == '/')
-		skip = strlen(folders) - strlen(a->home); /* "/mail" -> strip "mail/" */
-	char *line = NULL, *out = NULL;
-	size_t cap = 0, outlen = 0;
-	FILE *mem = open_memstream(&out, &outlen);
-	while (mem && getline(&line, &cap, in) >= 0) {
-		line[strcspn(line, "\n")] = '\0';
-		const char *name = line;
-		if (!strcasecmp(name, "INBOX")) {
-			fputs("INBOX\n", mem);
-			continue;
-		}
-		if (skip) {
-			const char *sub = folders + strlen(a->home) + 1;
-			size_t n = skip - 1;
-			if (strncmp(name, sub, n) || name[n] != '/')
-				continue; /* outside the folder directory: not served */
-			name += n + 1;
-		}
-		if (*name && mbx_folder_name(name, courier, sizeof courier) > 0)
-			fprintf(mem, "INBOX.%s\n", courier);
+	if (folders && strcmp(folders, a->home)) {
+		if (strncmp(folders, a->home, home_len) || folders[home_len] != '/')
+			return; /* folders outside home: no UW name maps to them */
+		snprintf(below, sizeof below, "%s/", folders + home_len + 1);
 	}
-	free(line);
-	fclose(in);
-	if (mem && fclose(mem) == 0 && outlen) {
-		acct->subscribed = out;
-		acct->subscribed_len = outlen;
-	} else
-		free(out);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	char *text = NULL;
+	if (fd >= 0 && fstat(fd, &st) == 0 && st.st_size > 0 &&
+	    (text = malloc((size_t)st.st_size)) && read(fd, text, (size_t)st.st_size) == st.st_size)
+		acct->subscribed = mbx_courier_subscriptions(text, (size_t)st.st_size, below,
+		                                             &acct->subscribed_len);
+	free(text);
+	if (fd >= 0)
+		close(fd);
 }
 
 int account_ready(struct account_rt *acct)

@@ -1,6 +1,7 @@
 /* virtual.c — the virtual objects: messages of the old mboxes in cur/, and the
  * Courier control files generated from them (reference/courier-imap-maildir.md
  * sections 1, 4 and 5), each shown only while the upper tree has no real one. */
+#include "courier_files.h"
 #include "fs_internal.h"
 #include "name.h"
 
@@ -8,66 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* courierimapuiddb: "1 <uidvalidity> <uidnext>", then "<uid> <key>" lines. */
-static char *make_uiddb(const struct folder *f, size_t *len)
-{
-	const struct mbx_mailbox *mb = &f->file.mb;
-	char *out = NULL, key[MBX_NAME_MAX];
-	FILE *mem = open_memstream(&out, len);
-	if (!mem)
-		return NULL;
-	fprintf(mem, "1 %u %u\n", mb->uidvalidity, mb->uidnext);
-	for (size_t i = 0; i < mb->nmsgs; i++) {
-		mbx_message_key(mb->uidvalidity, &mb->msgs[i], f->pop3_names, key);
-		fprintf(mem, "%u %s\n", mb->msgs[i].uid, key);
-	}
-	if (fclose(mem) != 0) {
-		free(out);
-		return NULL;
-	}
-	return out;
-}
-
-/* courierimapkeywords/:list: the keywords in use, a blank line, then
- * "<key>:<i> <j>..." per message with keywords (indexes into the first part). */
-static char *make_kwlist(const struct folder *f, size_t *len)
-{
-	const struct mbx_mailbox *mb = &f->file.mb;
-	uint32_t used = 0;
-	for (size_t i = 0; i < mb->nmsgs; i++)
-		used |= mb->msgs[i].keywords;
-	if (!used) {
-		*len = 0;
-		return NULL;
-	}
-	int position[MBX_MAX_KEYWORDS];
-	char *out = NULL, key[MBX_NAME_MAX];
-	FILE *mem = open_memstream(&out, len);
-	if (!mem)
-		return NULL;
-	for (int j = 0, n = 0; j < MBX_MAX_KEYWORDS; j++)
-		if ((used >> j) & 1 && mb->keywords[j]) {
-			position[j] = n++;
-			fprintf(mem, "%s\n", mb->keywords[j]);
-		}
-	fputc('\n', mem);
-	for (size_t i = 0; i < mb->nmsgs; i++) {
-		if (!mb->msgs[i].keywords)
-			continue;
-		mbx_message_key(mb->uidvalidity, &mb->msgs[i], f->pop3_names, key);
-		fprintf(mem, "%s:", key);
-		for (int j = 0, n = 0; j < MBX_MAX_KEYWORDS; j++)
-			if ((mb->msgs[i].keywords >> j) & 1 && mb->keywords[j])
-				fprintf(mem, n++ ? " %d" : "%d", position[j]);
-		fputc('\n', mem);
-	}
-	if (fclose(mem) != 0) {
-		free(out);
-		return NULL;
-	}
-	return out;
-}
 
 int virtual_content(fuse_ino_t id, const char **data, size_t *len)
 {
@@ -85,9 +26,9 @@ int virtual_content(fuse_ino_t id, const char **data, size_t *len)
 		return r;
 	pthread_mutex_lock(&f->lock);
 	if (kind == VK_UIDDB && !f->uiddb)
-		f->uiddb = make_uiddb(f, &f->uiddb_len);
+		f->uiddb = mbx_courier_uiddb(&f->file.mb, f->pop3_names, &f->uiddb_len);
 	else if (kind == VK_KEYWORDS && !f->kwlist)
-		f->kwlist = make_kwlist(f, &f->kwlist_len);
+		f->kwlist = mbx_courier_kwlist(&f->file.mb, f->pop3_names, &f->kwlist_len);
 	*data = kind == VK_UIDDB ? f->uiddb : f->kwlist;
 	*len = kind == VK_UIDDB ? f->uiddb_len : f->kwlist_len;
 	pthread_mutex_unlock(&f->lock);

@@ -1,0 +1,94 @@
+/* courier_files.c — courierimapuiddb, courierimapkeywords/:list and
+ * courierimapsubscribed as Courier-IMAP 5 reads them. */
+#include "courier_files.h"
+
+#include "folder_name.h"
+#include "name.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* Closes a memstream (which sets *out only then); returns its text, or NULL
+ * (freed) if writing failed. */
+static char *finish(FILE *mem, char **out, size_t *len)
+{
+	if (fclose(mem) != 0) {
+		free(*out);
+		*len = 0;
+		return NULL;
+	}
+	return *out;
+}
+
+char *mbx_courier_uiddb(const struct mbx_mailbox *mb, int pop3, size_t *len)
+{
+	char *out = NULL, key[MBX_NAME_MAX];
+	FILE *mem = open_memstream(&out, len);
+	if (!mem)
+		return NULL;
+	fprintf(mem, "1 %u %u\n", mb->uidvalidity, mb->uidnext);
+	for (size_t i = 0; i < mb->nmsgs; i++) {
+		mbx_message_key(mb->uidvalidity, &mb->msgs[i], pop3, key);
+		fprintf(mem, "%u %s\n", mb->msgs[i].uid, key);
+	}
+	return finish(mem, &out, len);
+}
+
+char *mbx_courier_kwlist(const struct mbx_mailbox *mb, int pop3, size_t *len)
+{
+	uint32_t used = 0;
+	*len = 0;
+	for (size_t i = 0; i < mb->nmsgs; i++)
+		used |= mb->msgs[i].keywords;
+	if (!used)
+		return NULL;
+	int position[MBX_MAX_KEYWORDS];
+	char *out = NULL, key[MBX_NAME_MAX];
+	FILE *mem = open_memstream(&out, len);
+	if (!mem)
+		return NULL;
+	for (int j = 0, n = 0; j < MBX_MAX_KEYWORDS; j++)
+		if ((used >> j) & 1 && mb->keywords[j]) {
+			position[j] = n++;
+			fprintf(mem, "%s\n", mb->keywords[j]);
+		}
+	fputc('\n', mem);
+	for (size_t i = 0; i < mb->nmsgs; i++) {
+		if (!mb->msgs[i].keywords)
+			continue;
+		mbx_message_key(mb->uidvalidity, &mb->msgs[i], pop3, key);
+		fprintf(mem, "%s:", key);
+		for (int j = 0, n = 0; j < MBX_MAX_KEYWORDS; j++)
+			if ((mb->msgs[i].keywords >> j) & 1 && mb->keywords[j])
+				fprintf(mem, n++ ? " %d" : "%d", position[j]);
+		fputc('\n', mem);
+	}
+	return finish(mem, &out, len);
+}
+
+char *mbx_courier_subscriptions(const char *list, size_t list_len, const char *below_home,
+                                size_t *len)
+{
+	char *out = NULL, courier[4096], name[4096];
+	FILE *mem = open_memstream(&out, len);
+	if (!mem)
+		return NULL;
+	size_t prefix = strlen(below_home);
+	for (const char *s = list, *end = list + list_len; s < end;) {
+		const char *nl = memchr(s, '\n', (size_t)(end - s));
+		size_t n = (size_t)((nl ? nl : end) - s);
+		if (n < sizeof name) {
+			memcpy(name, s, n);
+			name[n] = '\0';
+			if (!strcasecmp(name, "INBOX"))
+				fputs("INBOX\n", mem);
+			else if (!strncmp(name, below_home, prefix) && name[prefix] &&
+			         mbx_folder_name(name + prefix, courier, sizeof courier) > 0)
+				fprintf(mem, "INBOX.%s\n", courier);
+		}
+		s += n + 1;
+	}
+	return finish(mem, &out, len);
+}

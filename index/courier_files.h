@@ -1,0 +1,31 @@
+/* courier_files.h — Courier-IMAP's control files for a mailbox, generated from
+ * its parsed view (reference/courier-imap-maildir.md sections 1, 4, 5).
+ *
+ * Contract: pure functions returning malloc'ed text (the caller frees it), or
+ * NULL with *len 0 when the file should not exist (no keywords in use), or NULL
+ * with errno ENOMEM. The mount serves them as virtual files; materialize writes
+ * them.
+ */
+#ifndef MBOXFS_COURIER_FILES_H
+#define MBOXFS_COURIER_FILES_H
+
+#include "mbox.h"
+
+/* courierimapuiddb: "1 <uidvalidity> <uidnext>\n", then "<uid> <key>\n" per
+ * message, the key being the file name up to ":2,". pop3: INBOX names. */
+char *mbx_courier_uiddb(const struct mbx_mailbox *mb, int pop3, size_t *len);
+
+/* courierimapkeywords/:list: the keywords in use, one per line, a blank line,
+ * then "<key>:<i> <j>...\n" per message with keywords (0-based indexes into
+ * the first part). */
+char *mbx_courier_kwlist(const struct mbx_mailbox *mb, int pop3, size_t *len);
+
+/* courierimapsubscribed from the text of a UW ~/.mailboxlist: INBOX stays
+ * INBOX; other names are taken relative to the folder directory, given as its
+ * path below the home directory with a trailing '/' ("" when the folders are
+ * the home directory itself; names outside it are dropped), converted as
+ * folder_name.h says, and prefixed with "INBOX.". */
+char *mbx_courier_subscriptions(const char *mailboxlist, size_t mailboxlist_len,
+                                const char *folders_below_home, size_t *len);
+
+#endif
