@@ -63,6 +63,7 @@ static struct folder *new_folder(struct account_rt *acct, const char *uw_name, c
 		f->key = NULL;
 	if (!f->mbox_path || !f->dirpath || !f->key)
 		return NULL;
+	f->uw_name = f->key + strlen(acct->a->maildir) + 1;
 	pthread_mutex_lock(&fs.lock);
 	if (fs.nfolders == fs.folders_cap) {
 		size_t cap = fs.folders_cap ? fs.folders_cap * 2 : 256;
@@ -93,9 +94,17 @@ static int add_folder(struct account_rt *acct, const char *uw_name, const char *
 {
 	char dir[PATH_MAX], sub[PATH_MAX + 64]; /* dir plus a fixed suffix */
 	const char *root = acct->a->maildir;
-	if (snprintf(dir, sizeof dir, "%s%s%s", root, courier_name ? "/." : "",
-	             courier_name ? courier_name : "") >= (int)sizeof dir)
+	char *moved = NULL;
+	int logged = courier_name ? folder_log_lookup(acct, uw_name, &moved) : 0;
+	if (logged < 0)
+		return 0; /* Courier deleted it */
+	int n = logged ? snprintf(dir, sizeof dir, "%s/%s", root, moved)
+	               : snprintf(dir, sizeof dir, "%s%s%s", root, courier_name ? "/." : "",
+	                          courier_name ? courier_name : "");
+	free(moved);
+	if (n >= (int)sizeof dir)
 		return -ENAMETOOLONG;
+
 	struct folder *f = new_folder(acct, courier_name ? uw_name : "INBOX", mbox, dir);
 	if (!f)
 		return -ENOMEM;
@@ -241,7 +250,11 @@ int folder_load(struct folder *f)
 			if (f->file.mb.kind == MBX_KIND_NOT_MAILBOX)
 				fs_log("%s: not a Unix mailbox: folder shown empty", f->mbox_path);
 			index_uids(f);
-			f->loaded = 1;
+			int r = whiteout_load(f);
+			if (r < 0)
+				fs_log("%s: cannot read what was expunged: %s", f->mbox_path,
+				       strerror(-r));
+			f->loaded = r < 0 ? -1 : 1;
 		}
 	}
 	int r = f->loaded > 0 ? 0 : -EIO;
@@ -275,24 +288,80 @@ static uint32_t uid_in_name(const char *name, int pop3)
 	return *end == 'V' ? (uint32_t)v : 0;
 }
 
+int folder_index_of_uid(const struct folder *f, uint32_t uid, uint32_t *index)
+{
+	if (!f->by_uid)
+		return 0;
+	for (size_t h = (uid * 2654435761u) & (f->by_uid_cap - 1); f->by_uid[h];
+	     h = (h + 1) & (f->by_uid_cap - 1))
+		if (f->file.mb.msgs[f->by_uid[h] - 1].uid == uid) {
+			*index = f->by_uid[h] - 1;
+			return 1;
+		}
+	return 0;
+}
+
 const struct mbx_message *folder_message_by_name(struct folder *f, const char *name,
                                                  uint32_t *index)
 {
-	uint32_t uid = uid_in_name(name, f->pop3_names);
-	if (!uid || folder_load(f) < 0 || !f->by_uid)
+	uint32_t uid = uid_in_name(name, f->pop3_names), i;
+	if (!uid || folder_load(f) < 0 || !folder_index_of_uid(f, uid, &i))
 		return NULL;
-	const struct mbx_mailbox *mb = &f->file.mb;
-	for (size_t h = (uid * 2654435761u) & (f->by_uid_cap - 1); f->by_uid[h];
-	     h = (h + 1) & (f->by_uid_cap - 1)) {
-		uint32_t i = f->by_uid[h] - 1;
-		if (mb->msgs[i].uid != uid)
-			continue;
-		char full[MBX_NAME_MAX];
-		folder_message_name(f, i, full);
-		if (strcmp(full, name)) /* the whole name, flags included */
-			return NULL;
-		*index = i;
-		return &mb->msgs[i];
-	}
-	return NULL;
+	char full[MBX_NAME_MAX];
+	folder_message_name(f, i, full);
+	if (strcmp(full, name)) /* the whole name, flags included */
+		return NULL;
+	*index = i;
+	return &f->file.mb.msgs[i];
+}
+
+/* The folder whose directory is path, or NULL (the INBOX does not move). */
+static struct folder *folder_at(const char *path)
+{
+	struct folder *f = NULL;
+	if (place_of(path, &f) != ROLE_FOLDER || !f || f == f->acct->inbox)
+		return NULL;
+	return f;
+}
+
+static void set_places(const char *dir, enum role folder_role, struct folder *f)
+{
+	char sub[PATH_MAX + 64];
+	place_add(dir, folder_role, f);
+	snprintf(sub, sizeof sub, "%s/cur", dir);
+	place_add(sub, f ? ROLE_CUR : ROLE_NONE, f);
+	snprintf(sub, sizeof sub, "%s/courierimapkeywords", dir);
+	place_add(sub, f ? ROLE_KEYWORDS : ROLE_NONE, f);
+}
+
+int folder_renamed(const char *old_path, const char *new_path)
+{
+	struct folder *f = folder_at(old_path);
+	if (!f)
+		return 0;
+	const char *root = f->acct->a->maildir;
+	size_t n = strlen(root);
+	char *copy = strdup(new_path);
+	if (!copy)
+		return -ENOMEM;
+	int r = 0;
+	if (!strncmp(new_path, root, n) && new_path[n] == '/') /* still in the maildir */
+		r = folder_log_append(f->acct, 'r', f->uw_name, new_path + n + 1);
+	set_places(old_path, ROLE_NONE, NULL);
+	set_places(new_path, ROLE_FOLDER, f);
+	pthread_mutex_lock(&f->lock);
+	char *old = f->dirpath;
+	f->dirpath = copy;
+	pthread_mutex_unlock(&f->lock);
+	free(old);
+	return r;
+}
+
+int folder_deleted(const char *path)
+{
+	struct folder *f = folder_at(path);
+	if (!f)
+		return 0;
+	set_places(path, ROLE_NONE, NULL);
+	return folder_log_append(f->acct, 'd', f->uw_name, NULL);
 }

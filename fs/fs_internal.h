@@ -47,7 +47,9 @@ struct folder {
 	uint32_t id;
 	struct account_rt *acct;
 	char *mbox_path;
-	char *key;      /* state key: "<maildir>:<UW name or INBOX>" */
+	char *key;           /* state key: "<maildir>:<UW name or INBOX>" */
+	const char *uw_name; /* in key: the UW folder name */
+
 	char *dirpath;  /* the folder's directory, relative to the upper root */
 	int pop3_names; /* INBOX with uw-ipop3d names */
 
@@ -58,6 +60,8 @@ struct folder {
 	size_t by_uid_cap;
 	char *uiddb, *kwlist; /* generated control files, NULL until asked */
 	size_t uiddb_len, kwlist_len;
+	uint8_t *hidden;         /* bit per message: expunged or moved (atomic access) */
+	unsigned control_hidden; /* bit per enum vkind: removed by Courier */
 };
 
 /* An account of the map, initialised on first use. */
@@ -127,6 +131,27 @@ struct folder *folder_by_id(uint32_t id);
 const struct mbx_message *folder_message_by_name(struct folder *f, const char *name,
                                                  uint32_t *index);
 size_t folder_message_name(const struct folder *f, uint32_t index, char *buf);
+int folder_index_of_uid(const struct folder *f, uint32_t uid, uint32_t *index);
+
+/* whiteout.c: what the upper tree hides, recorded before replying */
+int whiteout_load(struct folder *f); /* at folder load, under f->lock */
+int whiteout_message(struct folder *f, uint32_t index);
+int whiteout_move_intent(struct folder *f, uint32_t index, const char *target);
+int whiteout_control(struct folder *f, enum vkind kind);
+int message_hidden(const struct folder *f, uint32_t index);
+int control_hidden(const struct folder *f, enum vkind kind);
+
+/* folder_log.c: RENAME and DELETE of old folders, kept across remounts */
+int folder_log_append(struct account_rt *acct, char op, const char *uw_name, const char *dir);
+int folder_log_lookup(const struct account_rt *acct, const char *uw_name, char **dir);
+/* accounts.c: follow a RENAME or DELETE of a folder directory */
+int folder_renamed(const char *old_path, const char *new_path);
+int folder_deleted(const char *path);
+/* inode.c */
+void inode_rename_paths(const char *old_path, const char *new_path);
+
+/* copyup.c: a virtual object written as a real file of the upper tree */
+int copy_up(fuse_ino_t id, struct inode *dir, const char *name, unsigned int flags);
 
 /* virtual.c: ids, attributes and contents of virtual objects */
 static inline fuse_ino_t vid_make(enum vkind kind, uint32_t folder, uint32_t index)

@@ -3,7 +3,9 @@
  * knows, freed when the kernel forgets it. */
 #include "fs_internal.h"
 
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 static size_t bucket(dev_t dev, ino_t ino)
@@ -92,5 +94,23 @@ void inode_forget(struct inode *in, uint64_t n)
 		free(in->path);
 		free(in);
 	}
+	pthread_mutex_unlock(&fs.lock);
+}
+
+void inode_rename_paths(const char *old_path, const char *new_path)
+{
+	size_t n = strlen(old_path);
+	pthread_mutex_lock(&fs.lock);
+	for (size_t b = 0; b < fs.nbuckets; b++)
+		for (struct inode *in = fs.buckets[b]; in; in = in->next) {
+			if (!in->path || strncmp(in->path, old_path, n) ||
+			    (in->path[n] && in->path[n] != '/'))
+				continue;
+			char *p = NULL;
+			if (asprintf(&p, "%s%s", new_path, in->path + n) >= 0) {
+				free(in->path);
+				in->path = p;
+			}
+		}
 	pthread_mutex_unlock(&fs.lock);
 }

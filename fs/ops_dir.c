@@ -270,11 +270,23 @@ static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t parent, const cha
 		fuse_reply_entry(req, &e);
 }
 
-/* 1 if name in the directory is a virtual object (not in the upper tree). */
-static int is_virtual(struct inode *dir, const char *name)
+/* The virtual object name in a directory of the upper tree, or 0. */
+static fuse_ino_t virtual_id(struct inode *dir, const char *name)
 {
 	struct fuse_entry_param e;
-	return virtual_lookup(dir->role, dir->folder, name, &e) == 0;
+	return virtual_lookup(dir->role, dir->folder, name, &e) == 0 ? e.ino : 0;
+}
+
+/* Hides a virtual object for good: EXPUNGE of an old message, Courier
+ * removing a generated control file. Durable before the reply. */
+static int remove_virtual(fuse_ino_t id)
+{
+	struct folder *f = folder_by_id(vid_folder(id));
+	if (!f)
+		return -ENOENT;
+	if (vid_kind(id) == VK_MESSAGE)
+		return whiteout_message(f, vid_index(id));
+	return whiteout_control(f, vid_kind(id));
 }
 
 static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
@@ -285,15 +297,77 @@ static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 		return;
 	}
 	int r = unlinkat(dir->fd, name, 0) < 0 ? errno : 0;
-	if (r == ENOENT && is_virtual(dir, name))
-		r = EROFS; /* expunging old messages: whiteouts, issue 4 */
+	fuse_ino_t id;
+	if (r == ENOENT && (id = virtual_id(dir, name)))
+		r = -remove_virtual(id);
 	fuse_reply_err(req, r);
+}
+
+/* The path below the upper root of name in dir (NULL if unknown). */
+static char *path_in(const struct inode *dir, const char *name)
+{
+	char *p = NULL;
+	if (dir->path && asprintf(&p, "%s%s%s", dir->path, *dir->path ? "/" : "", name) < 0)
+		p = NULL;
+	return p;
 }
 
 static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct inode *dir = inode_of(parent);
-	fuse_reply_err(req, !dir ? ENOTDIR : unlinkat(dir->fd, name, AT_REMOVEDIR) < 0 ? errno : 0);
+	if (!dir) {
+		fuse_reply_err(req, ENOTDIR);
+		return;
+	}
+	int r = unlinkat(dir->fd, name, AT_REMOVEDIR) < 0 ? errno : 0;
+	char *path = r ? NULL : path_in(dir, name);
+	if (path) /* DELETE of an old folder: it stays deleted after a remount */
+		r = -folder_deleted(path);
+	free(path);
+	fuse_reply_err(req, r);
+}
+
+/* After a rename in the upper tree: a directory takes its children's paths
+ * along, and an old folder is recorded where Courier put it. */
+static int renamed(struct inode *dir, const char *name, struct inode *newdir, const char *newname)
+{
+	struct stat st;
+	if (fstatat(newdir->fd, newname, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(st.st_mode))
+		return 0;
+	char *old = path_in(dir, name), *new = path_in(newdir, newname);
+	int r = 0;
+	if (old && new) {
+		inode_rename_paths(old, new);
+		r = folder_renamed(old, new);
+	}
+	free(old);
+	free(new);
+	return r;
+}
+
+/* Renaming an old message (a flag change, or a move to another folder):
+ * intent recorded, bytes copied up under the new name, then the virtual one
+ * hidden; each step durable before the next, so a crash leaves the message in
+ * exactly one place. */
+static int rename_virtual(fuse_ino_t id, struct inode *newdir, const char *newname,
+                          unsigned int flags)
+{
+	struct folder *f = folder_by_id(vid_folder(id));
+	if (!f)
+		return -ENOENT;
+	int r = 0;
+	if (vid_kind(id) == VK_MESSAGE && newdir->path) {
+		char *target = NULL;
+		if (asprintf(&target, "%s/%s", newdir->path, newname) < 0)
+			return -ENOMEM;
+		r = whiteout_move_intent(f, vid_index(id), target);
+		free(target);
+	}
+	if (r == 0)
+		r = copy_up(id, newdir, newname, flags);
+	if (r == 0)
+		r = remove_virtual(id);
+	return r;
 }
 
 static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
@@ -305,8 +379,11 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_
 		return;
 	}
 	int r = renameat2(dir->fd, name, newdir->fd, newname, flags) < 0 ? errno : 0;
-	if (r == ENOENT && is_virtual(dir, name))
-		r = EROFS; /* flag changes of old messages: copy-up, issue 4 */
+	fuse_ino_t id;
+	if (r == 0 && !(flags & RENAME_EXCHANGE))
+		r = -renamed(dir, name, newdir, newname);
+	else if (r == ENOENT && (id = virtual_id(dir, name)))
+		r = -rename_virtual(id, newdir, newname, flags);
 	fuse_reply_err(req, r);
 }
 

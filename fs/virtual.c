@@ -124,6 +124,8 @@ int virtual_entries(enum role role, struct folder *f, int (*in_upper)(const char
 		if (folder_load(f) < 0)
 			return 0; /* logged; the folder shows only real files */
 		for (uint32_t i = 0; i < f->file.mb.nmsgs; i++) {
+			if (message_hidden(f, i))
+				continue;
 			folder_message_name(f, i, name);
 			if (!in_upper(name, upper_arg) &&
 			    fn(name, vid_make(VK_MESSAGE, f->id, i), arg))
@@ -131,10 +133,13 @@ int virtual_entries(enum role role, struct folder *f, int (*in_upper)(const char
 		}
 		return 0;
 	case ROLE_FOLDER:
-		if (!in_upper("courierimapuiddb", upper_arg) &&
+		if (folder_load(f) < 0)
+			return 0;
+		if (!control_hidden(f, VK_UIDDB) && !in_upper("courierimapuiddb", upper_arg) &&
 		    fn("courierimapuiddb", vid_make(VK_UIDDB, f->id, 0), arg))
 			return 1;
 		if (f == f->acct->inbox && f->acct->subscribed &&
+		    !control_hidden(f, VK_SUBSCRIBED) &&
 		    !in_upper("courierimapsubscribed", upper_arg) &&
 		    fn("courierimapsubscribed", vid_make(VK_SUBSCRIBED, f->id, 0), arg))
 			return 1;
@@ -143,7 +148,7 @@ int virtual_entries(enum role role, struct folder *f, int (*in_upper)(const char
 		const char *data;
 		size_t len;
 		if (virtual_content(vid_make(VK_KEYWORDS, f->id, 0), &data, &len) == 0 &&
-		    !in_upper(":list", upper_arg) &&
+		    !control_hidden(f, VK_KEYWORDS) && !in_upper(":list", upper_arg) &&
 		    fn(":list", vid_make(VK_KEYWORDS, f->id, 0), arg))
 			return 1;
 		return 0;

@@ -71,7 +71,7 @@ static int only_grew(const struct identity *old, const struct identity *now, con
 	       edge_hash(data, s < EDGE ? 0 : s - EDGE, s) == old->tail_hash;
 }
 
-static void state_path(char *buf, size_t len, const char *dir, const char *key, const char *ext)
+void mbx_state_path(char *buf, size_t len, const char *dir, const char *key, const char *ext)
 {
 	XXH128_hash_t h = XXH3_128bits(key, strlen(key));
 	snprintf(buf, len, "%s/%016llx%016llx.%s", dir, (unsigned long long)h.high64,
@@ -268,7 +268,7 @@ static int save_index(const char *dir, const char *path, const char *key,
 static uint32_t read_uidvalidity(const char *dir, const char *key)
 {
 	char path[4096], tmp[32];
-	state_path(path, sizeof path, dir, key, "uidv");
+	mbx_state_path(path, sizeof path, dir, key, "uidv");
 	size_t len = 0;
 	char *buf = slurp(path, &len);
 	if (!buf)
@@ -284,7 +284,7 @@ static uint32_t read_uidvalidity(const char *dir, const char *key)
 static int write_uidvalidity(const char *dir, const char *key, uint32_t v)
 {
 	char path[4096], line[32];
-	state_path(path, sizeof path, dir, key, "uidv");
+	mbx_state_path(path, sizeof path, dir, key, "uidv");
 	int n = snprintf(line, sizeof line, "%u\n", v);
 	struct iovec part = {line, (size_t)n};
 	return write_atomic(dir, path, &part, 1);
@@ -296,7 +296,7 @@ static int write_uidvalidity(const char *dir, const char *key, uint32_t v)
 static int mark_diverged(const char *dir, const char *key)
 {
 	char path[4096];
-	state_path(path, sizeof path, dir, key, "diverged");
+	mbx_state_path(path, sizeof path, dir, key, "diverged");
 	if (access(path, F_OK) == 0)
 		return 0;
 	struct iovec part = {"UIDs kept across a rebuild\n", 27};
@@ -314,7 +314,7 @@ static int own_uidvalidity(struct mbx_mailbox *mb, const char *dir, const char *
 		return 0;
 	uint32_t v = read_uidvalidity(dir, key);
 	char marker[4096];
-	state_path(marker, sizeof marker, dir, key, "diverged");
+	mbx_state_path(marker, sizeof marker, dir, key, "diverged");
 	if (lost && access(marker, F_OK) == 0) {
 		v = now > v ? now : v + 1;
 		if (write_uidvalidity(dir, key, v) < 0)
@@ -427,7 +427,7 @@ int mbx_open(struct mbx_file *f, const char *path, const char *state_dir, const 
 	mbx_mailbox_init(&old);
 	int have_old = 0;
 	if (state_dir) {
-		state_path(idx_path, sizeof idx_path, state_dir, key, "idx");
+		mbx_state_path(idx_path, sizeof idx_path, state_dir, key, "idx");
 		have_old = load_index(idx_path, key, &old, &old_id);
 	}
 	if (map_file(f, !have_old) < 0) {
