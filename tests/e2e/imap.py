@@ -3,17 +3,20 @@ a pipe (reference/courier-imap-maildir.md section 10) with Debian's settings
 sourced, sends commands one at a time and parses the untagged responses,
 literals included."""
 import re
+import shlex
 import subprocess
 
-IMAPD_ENV = "set -a; . /etc/courier/imapd; AUTHENTICATED=root; HOME=/; TZ=UTC; exec /usr/bin/imapd \"$0\""
+# Debian's settings first, then the test's own (which must win over them)
+IMAPD_ENV = "set -a; . /etc/courier/imapd; {overrides}AUTHENTICATED=root; HOME=/; TZ=UTC; exec /usr/bin/imapd \"$0\""
 
 
 class Imapd:
-    def __init__(self, maildir, extra_env=None):
-        env = {"PATH": "/usr/bin:/bin", "IMAP_BROKENUIDV": "1"}
-        env.update(extra_env or {})
-        self.proc = subprocess.Popen(["sh", "-c", IMAPD_ENV, maildir], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env,
+    def __init__(self, maildir, settings=None):
+        settings = dict({"IMAP_BROKENUIDV": "1"}, **(settings or {}))
+        overrides = "".join(f"{k}={shlex.quote(v)}; " for k, v in settings.items())
+        self.proc = subprocess.Popen(["sh", "-c", IMAPD_ENV.format(overrides=overrides), maildir],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.DEVNULL, env={"PATH": "/usr/bin:/bin"},
                                      cwd="/")
         greeting = self.proc.stdout.readline()
         if not greeting.startswith(b"* PREAUTH"):
@@ -85,3 +88,28 @@ def select(imap, folder, examine=True):
         if m:
             return int(m.group(1))
     raise RuntimeError(f"{folder}: no UIDVALIDITY")
+
+
+def append(imap, folder, flags, data):
+    """APPEND with a synchronizing literal; returns the tagged status line."""
+    imap.n += 1
+    tag = f"t{imap.n}".encode()
+    imap.proc.stdin.write(tag + f' APPEND "{folder}" ({flags}) {{{len(data)}}}\r\n'.encode())
+    imap.proc.stdin.flush()
+    line = imap.proc.stdout.readline()
+    if not line.startswith(b"+"):
+        return line.decode(errors="replace").strip()
+    imap.proc.stdin.write(data + b"\r\n")
+    imap.proc.stdin.flush()
+    while True:
+        parts = imap._read_response_line()
+        if parts[0].startswith(tag + b" "):
+            return parts[0].decode(errors="replace").strip()
+
+
+def ok(imap, command):
+    """Runs a command that must succeed; returns its tagged line."""
+    status, _ = imap.command(command)
+    if " OK" not in status:
+        raise RuntimeError(f"{command}: {status}")
+    return status
