@@ -1,0 +1,246 @@
+#!/usr/bin/env python3
+"""End to end, the guarantees of writes through the mount:
+
+- crash: kill -9 of the mboxfs daemon in the middle of a stream of STOREs,
+  EXPUNGEs and APPENDs by Courier; after a remount every operation Courier
+  answered OK is there, no message is duplicated or lost, no file is half
+  written, and Courier sees the same UIDVALIDITY;
+- concurrency: four Courier imapd processes on one mailbox at once (one
+  expunging, one flagging, one appending, one fetching): no errors, and the end
+  state is exactly the sum of what they did, with no duplicate UID.
+
+The old mailbox is generated here: 240 messages with UW metadata.
+usage: test_crash_concurrency.py MBOXFS
+"""
+import hashlib
+import os
+import random
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(__file__))
+import harness  # noqa: E402
+from imap import Imapd, append, fetch_all, select  # noqa: E402
+
+UIDV = 1600000000
+COUNT = 240
+
+
+def old_mbox(path):
+    """COUNT messages, X-IMAPbase in the first, X-UIDs 1..COUNT, some \\Seen."""
+    with open(path, "wb") as f:
+        for i in range(1, COUNT + 1):
+            f.write(b"From sender@example.org Mon Jan  6 10:%02d:%02d 2020\n" % (i // 60 % 60, i % 60))
+            if i == 1:
+                f.write(b"X-IMAPbase: %d %d\n" % (UIDV, COUNT))
+            f.write(b"From: sender@example.org\nTo: user@example.net\n")
+            f.write(b"Subject: message %d\nMessage-ID: <m%d@example.org>\n" % (i, i))
+            f.write(b"Status: %s\nX-UID: %d\n\n" % (b"RO" if i % 3 else b"O", i))
+            f.write(b"Body of message %d.\n" % i + b"x" * (i * 7 % 300) + b"\n\n")
+
+
+def new_message(n):
+    return b"From: writer@example.org\r\nSubject: appended %d\r\n\r\nAppended body %d.\r\n" % (n, n)
+
+
+def lf_sha(data):
+    return hashlib.sha256(data.replace(b"\r\n", b"\n")).hexdigest()
+
+
+def served(mnt):
+    """{uid: (flags, sha256 of body)} and UIDVALIDITY of the INBOX through Courier."""
+    imap = Imapd(os.path.join(mnt, "user/Maildir"))
+    try:
+        uidv = select(imap, "INBOX")
+        msgs = {uid: (set(m["flags"]) - {"\\Recent"}, lf_sha(m["body"]))
+                for uid, m in fetch_all(imap).items()}
+    finally:
+        imap.close()
+    return uidv, msgs
+
+
+def crash_test(mboxfs, work, results):
+    old = os.path.join(work, "crash-old")
+    os.makedirs(old)
+    old_mbox(os.path.join(old, "user"))
+    map_path = os.path.join(old, "accounts.map")
+    with open(map_path, "w") as f:
+        f.write("user/Maildir inbox=user pop3=off\n")
+    state, mnt = os.path.join(work, "crash-state"), os.path.join(work, "crash-mail")
+    before_bodies = {m["uid"]: m["sha256_lf"]
+                     for m in harness.show(mboxfs, os.path.join(old, "user"))["messages"]}
+    mount = harness.Mount(mboxfs, map_path, state, mnt)
+    # (kind, uid or payload) of every command answered OK before the kill.
+    # After it Courier still answers OK to STORE and EXPUNGE (it does not check
+    # rename() and unlink() there), so only answers before the kill count.
+    done, killed = [], threading.Event()
+
+    def answered(kind, what):
+        if not killed.is_set():
+            done.append((kind, what))
+
+    def stream():
+        try:
+            imap = Imapd(os.path.join(mnt, "user/Maildir"))
+            select(imap, "INBOX", examine=False)
+            for uid in range(1, COUNT + 1):
+                status, _ = imap.command(f"UID STORE {uid} +FLAGS (\\Flagged)")
+                if " OK " in status:
+                    answered("flag", uid)
+                if uid % 4 == 0:
+                    status, _ = imap.command(f"UID STORE {uid} +FLAGS (\\Deleted)")
+                    if " OK " in status:
+                        status, _ = imap.command("EXPUNGE")
+                        if " OK " in status:
+                            answered("expunge", uid)
+                if uid % 10 == 0:
+                    status = append(imap, "INBOX", "", new_message(uid))
+                    m = re.search(r"APPENDUID \d+ (\d+)", status)
+                    if m:
+                        answered("append", (int(m.group(1)), lf_sha(new_message(uid))))
+        except (RuntimeError, OSError, ValueError):
+            pass  # the mount died under it: expected
+
+    t = threading.Thread(target=stream)
+    t.start()
+    while len(done) < 60 and t.is_alive():
+        time.sleep(0.005)
+    time.sleep(random.Random(1).uniform(0, 0.05))
+    killed.set()
+    mount.proc.send_signal(signal.SIGKILL)
+    mount.proc.wait()
+    t.join(timeout=60)
+    subprocess.run(["pkill", "-x", "imapd"], check=False)
+    subprocess.run(["pkill", "-x", "gam_server"], check=False)
+    subprocess.run(["fusermount3", "-uz", mnt], check=False)
+    answered = len(done)
+
+    mount = harness.Mount(mboxfs, map_path, state, mnt)
+    try:
+        uidv, msgs = served(mnt)
+    finally:
+        mount.stop()
+    problems = []
+    if uidv != UIDV:
+        problems.append(f"UIDVALIDITY {uidv}")
+    expunged = {u for k, u in done if k == "expunge"}
+    for kind, what in done:
+        if kind == "flag" and what not in expunged and "\\Flagged" not in msgs.get(what, ({},))[0]:
+            problems.append(f"UID {what}: STORE \\Flagged answered OK, flag lost")
+        if kind == "expunge" and what in msgs:
+            problems.append(f"UID {what}: EXPUNGE answered OK, message back")
+        if kind == "append" and msgs.get(what[0], (0, 0))[1] != what[1]:
+            problems.append(f"APPENDUID {what[0]}: message missing or different")
+    for uid, (flags, digest) in msgs.items():  # nothing half written, nothing foreign
+        if uid in before_bodies and digest != before_bodies[uid]:
+            problems.append(f"UID {uid}: bytes differ from the old message")
+    in_flight = 2  # at most the operation the kill interrupted, and its EXPUNGE
+    lost = [u for u in before_bodies if u not in msgs and u not in expunged]
+    if len(lost) > in_flight:
+        problems.append(f"old messages lost: {lost}")
+    if len({d for _, d in msgs.values()}) != len(msgs):
+        problems.append("a message appears twice")
+    results.check(f"kill -9 after {answered} answered operations: all of them survive", problems)
+
+
+def concurrency_test(mboxfs, work, results):
+    old = os.path.join(work, "conc-old")
+    os.makedirs(old)
+    old_mbox(os.path.join(old, "user"))
+    map_path = os.path.join(old, "accounts.map")
+    with open(map_path, "w") as f:
+        f.write("user/Maildir inbox=user pop3=off\n")
+    state, mnt = os.path.join(work, "conc-state"), os.path.join(work, "conc-mail")
+    mount = harness.Mount(mboxfs, map_path, state, mnt)
+    errors, appended = [], []
+    expunge = list(range(2, COUNT + 1, 3))
+    flag = [u for u in range(1, COUNT + 1) if u % 3 == 0]
+
+    def session(work_fn):
+        try:
+            imap = Imapd(os.path.join(mnt, "user/Maildir"))
+            select(imap, "INBOX", examine=False)
+            work_fn(imap)
+            imap.close()
+        except Exception as e:  # noqa: BLE001 - any failure is a test failure
+            errors.append(repr(e))
+
+    def expunger(imap):
+        for uid in expunge:
+            for cmd in (f"UID STORE {uid} +FLAGS.SILENT (\\Deleted)", "EXPUNGE"):
+                status, _ = imap.command(cmd)
+                if " OK " not in status:
+                    errors.append(f"{cmd}: {status}")
+
+    def flagger(imap):
+        for uid in flag:
+            status, _ = imap.command(f"UID STORE {uid} +FLAGS.SILENT (\\Flagged)")
+            if " OK " not in status:
+                errors.append(status)
+
+    def appender(imap):
+        for n in range(40):
+            status = append(imap, "INBOX", "\\Seen", new_message(n))
+            m = re.search(r"APPENDUID \d+ (\d+)", status)
+            if not m:
+                errors.append(status)
+            else:
+                appended.append((int(m.group(1)), lf_sha(new_message(n))))
+
+    def fetcher(imap):
+        for _ in range(5):
+            status, _ = imap.command("FETCH 1:* (UID FLAGS BODY.PEEK[])")
+            if " OK " not in status:
+                errors.append(status)
+
+    try:
+        threads = [threading.Thread(target=session, args=(fn,))
+                   for fn in (expunger, flagger, appender, fetcher)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=300)
+        uidv, msgs = served(mnt)
+    finally:
+        mount.stop()
+    problems = list(errors[:5])
+    want_uids = ({u for u in range(1, COUNT + 1) if u not in expunge} | {u for u, _ in appended})
+    if uidv != UIDV:
+        problems.append(f"UIDVALIDITY {uidv}")
+    if set(msgs) != want_uids:
+        problems.append(f"UIDs: missing {sorted(want_uids - set(msgs))[:10]}, "
+                        f"extra {sorted(set(msgs) - want_uids)[:10]}")
+    if len({u for u, _ in appended}) != len(appended) or any(u <= COUNT for u, _ in appended):
+        problems.append(f"APPENDUIDs reused: {sorted(u for u, _ in appended)[:10]}")
+    for uid in flag:
+        if uid in msgs and "\\Flagged" not in msgs[uid][0]:
+            problems.append(f"UID {uid}: flag lost")
+    for uid, digest in appended:
+        if msgs.get(uid, (0, 0))[1] != digest:
+            problems.append(f"APPENDUID {uid}: different message")
+    results.check("four Courier sessions at once: exact end state, no errors", problems)
+
+
+def main():
+    mboxfs = sys.argv[1]
+    harness.require_environment()
+    work = harness.workdir()
+    results = harness.Results()
+    try:
+        crash_test(mboxfs, work, results)
+        concurrency_test(mboxfs, work, results)
+    finally:
+        for mnt in ("crash-mail", "conc-mail"):
+            subprocess.run(["fusermount3", "-uz", os.path.join(work, mnt)],
+                           stderr=subprocess.DEVNULL, check=False)
+        shutil.rmtree(work, ignore_errors=True)
+    return results.finish()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
