@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -50,11 +51,13 @@ static int fill(fuse_ino_t id, int fd)
 		times[0].tv_sec = times[1].tv_sec = (time_t)m->date;
 	} else {
 		const char *data;
+		char *owned;
 		size_t len;
-		int r = virtual_content(id, &data, &len);
+		int r = virtual_content(id, &data, &len, &owned);
 		if (r < 0)
 			return r;
 		write_piece(data, len, &w);
+		free(owned);
 	}
 	if (w.err)
 		return -w.err;

@@ -30,6 +30,7 @@ enum vkind {
 	VK_UIDDB = 2,      /* courierimapuiddb */
 	VK_KEYWORDS = 3,   /* courierimapkeywords/:list */
 	VK_SUBSCRIBED = 4, /* courierimapsubscribed (account root) */
+	VK_POP3LIST = 5,   /* courierpop3dsizelist (INBOX with uw-ipop3d names) */
 };
 
 /* What a real directory is for Courier; decides which virtual entries it shows. */
@@ -61,6 +62,7 @@ struct folder {
 	char *uiddb, *kwlist; /* generated control files, NULL until asked */
 	size_t uiddb_len, kwlist_len;
 	uint8_t *hidden;         /* bit per message: expunged or moved (atomic access) */
+	uint8_t *kept;           /* bit per message: moved within cur/, same key (a flag change) */
 	unsigned control_hidden; /* bit per enum vkind: removed by Courier */
 };
 
@@ -136,7 +138,9 @@ int folder_index_of_uid(const struct folder *f, uint32_t uid, uint32_t *index);
 /* whiteout.c: what the upper tree hides, recorded before replying */
 int whiteout_load(struct folder *f); /* at folder load, under f->lock */
 int whiteout_message(struct folder *f, uint32_t index);
-int whiteout_move_intent(struct folder *f, uint32_t index, const char *target);
+/* done: 'u' (moved away) or 'k' (kept in cur/ under the same key) */
+int whiteout_move_intent(struct folder *f, uint32_t index, char done, const char *target);
+int whiteout_moved(struct folder *f, uint32_t index, char done);
 int whiteout_control(struct folder *f, enum vkind kind);
 int message_hidden(const struct folder *f, uint32_t index);
 int control_hidden(const struct folder *f, enum vkind kind);
@@ -174,8 +178,9 @@ static inline uint32_t vid_index(fuse_ino_t id)
  * such entry. Returns 0 and fills e, or -errno. */
 int virtual_lookup(enum role role, struct folder *f, const char *name, struct fuse_entry_param *e);
 int virtual_stat(fuse_ino_t id, struct stat *st);
-/* The bytes of a generated control file (kept by the folder or account). */
-int virtual_content(fuse_ino_t id, const char **data, size_t *len);
+/* The bytes of a generated control file: kept by the folder or account, or,
+ * when *owned is set, made for this call (the caller frees *owned). */
+int virtual_content(fuse_ino_t id, const char **data, size_t *len, char **owned);
 /* Calls fn for every virtual entry of a directory that the upper tree lacks. */
 typedef int (*virtual_entry_fn)(const char *name, fuse_ino_t id, void *arg);
 int virtual_entries(enum role role, struct folder *f, int (*in_upper)(const char *, void *),

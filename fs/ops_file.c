@@ -9,6 +9,13 @@
 #include <string.h>
 #include <unistd.h>
 
+/* An open generated control file: its bytes as they were at open. */
+struct control_handle {
+	const char *data;
+	size_t len;
+	char *owned; /* freed at release */
+};
+
 static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct inode *in = inode_of(ino);
@@ -23,8 +30,20 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 			fuse_reply_err(req, EROFS); /* writing old messages: copy-up, issue 4 */
 			return;
 		}
-		fi->keep_cache = 1; /* immutable */
 		fi->fh = 0;
+		if (vid_kind(ino) == VK_MESSAGE)
+			fi->keep_cache = 1; /* immutable */
+		else {                      /* a snapshot per open, as a real file gives */
+			struct control_handle *h = calloc(1, sizeof *h);
+			r = h ? virtual_content(ino, &h->data, &h->len, &h->owned) : -ENOMEM;
+			if (r < 0) {
+				free(h);
+				fuse_reply_err(req, -r);
+				return;
+			}
+			fi->fh = (uint64_t)(uintptr_t)h;
+			fi->direct_io = vid_kind(ino) == VK_POP3LIST; /* may differ from stat */
+		}
 		fuse_reply_open(req, fi);
 		return;
 	}
@@ -98,7 +117,8 @@ static void read_message_zero_copy(fuse_req_t req, const struct folder *f,
 	free(v);
 }
 
-static void read_virtual(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off)
+static void read_virtual(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+                         struct fuse_file_info *fi)
 {
 	struct folder *f = folder_by_id(vid_folder(ino));
 	if (!f) {
@@ -106,16 +126,9 @@ static void read_virtual(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off)
 		return;
 	}
 	if (vid_kind(ino) != VK_MESSAGE) {
-		const char *data;
-		size_t len;
-		int r = virtual_content(ino, &data, &len);
-		if (r < 0)
-			fuse_reply_err(req, -r);
-		else
-			fuse_reply_buf(req, data + ((size_t)off < len ? (size_t)off : len),
-			               (size_t)off < len
-			                   ? (len - (size_t)off < size ? len - (size_t)off : size)
-			                   : 0);
+		const struct control_handle *h = (struct control_handle *)(uintptr_t)fi->fh;
+		size_t from = (size_t)off < h->len ? (size_t)off : h->len;
+		fuse_reply_buf(req, h->data + from, h->len - from < size ? h->len - from : size);
 		return;
 	}
 	if (folder_load(f) < 0 || vid_index(ino) >= f->file.mb.nmsgs) {
@@ -146,7 +159,7 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
                     struct fuse_file_info *fi)
 {
 	if (!inode_of(ino)) {
-		read_virtual(req, ino, size, off);
+		read_virtual(req, ino, size, off, fi);
 		return;
 	}
 	struct fuse_bufvec buf = FUSE_BUFVEC_INIT(size);
@@ -188,6 +201,11 @@ static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 {
 	if (inode_of(ino))
 		close((int)fi->fh);
+	else if (fi->fh) {
+		struct control_handle *h = (struct control_handle *)(uintptr_t)fi->fh;
+		free(h->owned);
+		free(h);
+	}
 	fuse_reply_err(req, 0);
 }
 

@@ -10,9 +10,26 @@
 #include <stdlib.h>
 #include <string.h>
 
-int virtual_content(fuse_ino_t id, const char **data, size_t *len)
+/* Messages pop3d must not list: expunged or moved away, not those whose flags
+ * changed (they stay in cur/ under the same key, so keep their UIDL). */
+static char *pop3_sizelist(struct folder *f, size_t *len)
+{
+	size_t n = f->file.mb.nmsgs / 8 + 1;
+	uint8_t *omit = malloc(n);
+	if (!omit)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		omit[i] = (uint8_t)(__atomic_load_n(&f->hidden[i], __ATOMIC_ACQUIRE) &
+		                    ~__atomic_load_n(&f->kept[i], __ATOMIC_ACQUIRE));
+	char *list = mbx_courier_pop3_sizelist(&f->file.mb, f->file.data, omit, len);
+	free(omit);
+	return list;
+}
+
+int virtual_content(fuse_ino_t id, const char **data, size_t *len, char **owned)
 {
 	struct folder *f = folder_by_id(vid_folder(id));
+	*owned = NULL;
 	if (!f)
 		return -ENOENT;
 	enum vkind kind = vid_kind(id);
@@ -24,6 +41,10 @@ int virtual_content(fuse_ino_t id, const char **data, size_t *len)
 	int r = folder_load(f);
 	if (r < 0)
 		return r;
+	if (kind == VK_POP3LIST) { /* changes with every expunge: made per open */
+		*data = *owned = pop3_sizelist(f, len);
+		return *data ? 0 : -ENOMEM;
+	}
 	pthread_mutex_lock(&f->lock);
 	if (kind == VK_UIDDB && !f->uiddb)
 		f->uiddb = mbx_courier_uiddb(&f->file.mb, f->pop3_names, &f->uiddb_len);
@@ -64,8 +85,10 @@ int virtual_stat(fuse_ino_t id, struct stat *st)
 		st->st_ctime = (time_t)m->ctime; /* never 0: Courier purges Trash by ctime */
 	} else {
 		const char *data;
+		char *owned;
 		size_t len;
-		int r = virtual_content(id, &data, &len);
+		int r = virtual_content(id, &data, &len, &owned);
+		free(owned);
 		if (r < 0)
 			return r;
 		fill_common(st, id, f);
@@ -86,6 +109,9 @@ static fuse_ino_t virtual_id_for(enum role role, struct folder *f, const char *n
 	case ROLE_FOLDER:
 		if (!strcmp(name, "courierimapuiddb"))
 			return vid_make(VK_UIDDB, f->id, 0);
+		if (!strcmp(name, "courierpop3dsizelist") && f->pop3_names && folder_load(f) == 0 &&
+		    !control_hidden(f, VK_POP3LIST))
+			return vid_make(VK_POP3LIST, f->id, 0);
 		if (!strcmp(name, "courierimapsubscribed") && f == f->acct->inbox &&
 		    f->acct->subscribed)
 			return vid_make(VK_SUBSCRIBED, f->id, 0);
@@ -138,6 +164,10 @@ int virtual_entries(enum role role, struct folder *f, int (*in_upper)(const char
 		if (!control_hidden(f, VK_UIDDB) && !in_upper("courierimapuiddb", upper_arg) &&
 		    fn("courierimapuiddb", vid_make(VK_UIDDB, f->id, 0), arg))
 			return 1;
+		if (f->pop3_names && !control_hidden(f, VK_POP3LIST) &&
+		    !in_upper("courierpop3dsizelist", upper_arg) &&
+		    fn("courierpop3dsizelist", vid_make(VK_POP3LIST, f->id, 0), arg))
+			return 1;
 		if (f == f->acct->inbox && f->acct->subscribed &&
 		    !control_hidden(f, VK_SUBSCRIBED) &&
 		    !in_upper("courierimapsubscribed", upper_arg) &&
@@ -146,8 +176,9 @@ int virtual_entries(enum role role, struct folder *f, int (*in_upper)(const char
 		return 0;
 	case ROLE_KEYWORDS: {
 		const char *data;
+		char *owned;
 		size_t len;
-		if (virtual_content(vid_make(VK_KEYWORDS, f->id, 0), &data, &len) == 0 &&
+		if (virtual_content(vid_make(VK_KEYWORDS, f->id, 0), &data, &len, &owned) == 0 &&
 		    !control_hidden(f, VK_KEYWORDS) && !in_upper(":list", upper_arg) &&
 		    fn(":list", vid_make(VK_KEYWORDS, f->id, 0), arg))
 			return 1;

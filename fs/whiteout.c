@@ -2,18 +2,24 @@
  * recorded durably before the operation that hides them is answered.
  *
  * One append-only log per folder in the state directory (<key hash>.wh), a
- * line per record: "u <uid>" hides a message (expunged, or moved elsewhere by
- * copy-up), "c <name>" a generated control file Courier removed, and
- * "m <uid> <path>" the intent to copy a message to <path> (below the upper
- * root) before it is hidden: on reading, an intent without its "u" line is
- * completed if the copy exists and dropped if not, so a crash in the middle of a
- * move leaves the message in exactly one place. A record is written and
- * fdatasync()ed before the reply, so an OK Courier got is never lost; a torn
- * last line (crash while appending) is ignored on reading. */
+ * line per record:
+ *   "u <uid>"               the message is gone from here (expunged, moved away)
+ *   "k <uid>"               the message lives on in cur/ as a real file with the
+ *                           same key (a flag change): hidden, but still the same
+ *                           message for POP3
+ *   "c <name>"              Courier removed this generated control file
+ *   "m <uid> <u|k> <path>"  intent to copy the message to <path> (below the
+ *                           upper root), then to write the "u" or "k" record
+ * On reading, an intent without its completion is completed if the copy exists
+ * and dropped if not, so a crash in the middle of a move leaves the message in
+ * exactly one place. A record is written and fdatasync()ed before the reply, so
+ * an OK Courier got is never lost; a torn last line (crash while appending) is
+ * ignored on reading. */
 #include "fs_internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,27 +29,31 @@ static const char *const control_names[] = {
     [VK_UIDDB] = "courierimapuiddb",
     [VK_KEYWORDS] = ":list",
     [VK_SUBSCRIBED] = "courierimapsubscribed",
+    [VK_POP3LIST] = "courierpop3dsizelist",
 };
 
-static void log_path(const struct folder *f, char *buf, size_t len)
+static void set_bit(uint8_t *map, uint32_t i)
 {
-	mbx_state_path(buf, len, fs.state_dir, f->key, "wh");
+	__atomic_fetch_or(&map[i / 8], (uint8_t)(1u << (i % 8)), __ATOMIC_RELEASE);
 }
 
-static void hide(struct folder *f, uint32_t i)
+static int get_bit(const uint8_t *map, uint32_t i)
 {
-	__atomic_fetch_or(&f->hidden[i / 8], (uint8_t)(1u << (i % 8)), __ATOMIC_RELEASE);
+	return map && (__atomic_load_n(&map[i / 8], __ATOMIC_ACQUIRE) >> (i % 8)) & 1;
 }
 
-/* Caller holds f->lock. */
+/* Applies a "u", "k" or "c" record (without its newline). */
 static void apply(struct folder *f, const char *line)
 {
-	if (line[0] == 'u' && line[1] == ' ') {
+	uint32_t i;
+	if ((line[0] == 'u' || line[0] == 'k') && line[1] == ' ') {
 		char *end;
 		unsigned long uid = strtoul(line + 2, &end, 10);
-		uint32_t i;
-		if (*end == '\0' && folder_index_of_uid(f, (uint32_t)uid, &i))
-			hide(f, i);
+		if (*end == '\0' && folder_index_of_uid(f, (uint32_t)uid, &i)) {
+			if (line[0] == 'k')
+				set_bit(f->kept, i);
+			set_bit(f->hidden, i);
+		}
 	} else if (line[0] == 'c' && line[1] == ' ') {
 		for (unsigned k = 0; k < sizeof control_names / sizeof control_names[0]; k++)
 			if (control_names[k] && !strcmp(line + 2, control_names[k]))
@@ -52,33 +62,52 @@ static void apply(struct folder *f, const char *line)
 }
 
 /* Appends one record durably, then applies it. Caller holds f->lock. */
-static int append(struct folder *f, const char *record)
+static int append(struct folder *f, const char *fmt, ...)
 {
-	char path[4096];
-	log_path(f, path, sizeof path);
+	char path[4096], *record = NULL;
+	va_list ap;
+	va_start(ap, fmt);
+	int len = vasprintf(&record, fmt, ap);
+	va_end(ap);
+	if (len < 0)
+		return -ENOMEM;
+	mbx_state_path(path, sizeof path, fs.state_dir, f->key, "wh");
 	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return -errno;
-	size_t len = strlen(record);
 	int r = 0;
-	if (write(fd, record, len) != (ssize_t)len || fdatasync(fd) < 0)
+	if (fd < 0 || write(fd, record, (size_t)len) != len || fdatasync(fd) < 0)
 		r = errno ? -errno : -EIO;
-	if (close(fd) < 0 && !r)
+	if (fd >= 0 && close(fd) < 0 && !r)
 		r = -errno;
 	if (r == 0 && record[0] != 'm') {
-		char line[64];
-		snprintf(line, sizeof line, "%.*s", (int)len - 1, record);
-		apply(f, line);
+		record[len - 1] = '\0';
+		apply(f, record);
 	}
+	free(record);
 	return r;
+}
+
+/* "m <uid> <u|k> <path>" read back: completed if the copy exists. */
+static void complete_intent(struct folder *f, const char *intent)
+{
+	char *end, done;
+	unsigned long uid = strtoul(intent, &end, 10);
+	uint32_t i;
+	if (end[0] != ' ' || (end[1] != 'u' && end[1] != 'k') || end[2] != ' ')
+		return;
+	done = end[1];
+	if (folder_index_of_uid(f, (uint32_t)uid, &i) && !message_hidden(f, i) &&
+	    faccessat(fs.upper_fd, end + 3, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+		append(f, "%c %lu\n", done, uid); /* the copy is there: the move happened */
 }
 
 int whiteout_load(struct folder *f)
 {
 	char path[4096];
-	log_path(f, path, sizeof path);
-	f->hidden = calloc(f->file.mb.nmsgs / 8 + 1, 1);
-	if (!f->hidden)
+	mbx_state_path(path, sizeof path, fs.state_dir, f->key, "wh");
+	size_t bytes = f->file.mb.nmsgs / 8 + 1;
+	f->hidden = calloc(bytes, 1);
+	f->kept = calloc(bytes, 1);
+	if (!f->hidden || !f->kept)
 		return -ENOMEM;
 	FILE *in = fopen(path, "re");
 	if (!in)
@@ -90,27 +119,20 @@ int whiteout_load(struct folder *f)
 		if (line[n - 1] != '\n')
 			continue; /* a torn last record */
 		line[n - 1] = '\0';
-		if (line[0] == 'm' && line[1] == ' ') {
-			char **grown = realloc(intents, (nintents + 1) * sizeof *grown);
-			if (grown && (grown[nintents] = strdup(line + 2)))
-				intents = grown, nintents++;
-			else if (grown)
-				intents = grown;
-		} else
+		if (line[0] != 'm' || line[1] != ' ')
 			apply(f, line);
+		else {
+			char **grown = realloc(intents, (nintents + 1) * sizeof *grown);
+			if (grown)
+				intents = grown;
+			if (grown && (intents[nintents] = strdup(line + 2)))
+				nintents++;
+		}
 	}
 	free(line);
 	fclose(in);
 	for (size_t k = 0; k < nintents; k++) { /* moves interrupted by a crash */
-		char *path = strchr(intents[k], ' ');
-		unsigned long uid = strtoul(intents[k], NULL, 10);
-		uint32_t i;
-		if (path && folder_index_of_uid(f, (uint32_t)uid, &i) && !message_hidden(f, i) &&
-		    faccessat(fs.upper_fd, path + 1, F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
-			char record[32];
-			snprintf(record, sizeof record, "u %lu\n", uid);
-			append(f, record); /* the copy is there: the move happened */
-		}
+		complete_intent(f, intents[k]);
 		free(intents[k]);
 	}
 	free(intents);
@@ -119,40 +141,39 @@ int whiteout_load(struct folder *f)
 
 int whiteout_message(struct folder *f, uint32_t index)
 {
-	char record[32];
-	snprintf(record, sizeof record, "u %u\n", f->file.mb.msgs[index].uid);
 	pthread_mutex_lock(&f->lock);
-	int r = append(f, record);
+	int r = append(f, "u %u\n", f->file.mb.msgs[index].uid);
 	pthread_mutex_unlock(&f->lock);
 	return r;
 }
 
-int whiteout_move_intent(struct folder *f, uint32_t index, const char *target)
+int whiteout_move_intent(struct folder *f, uint32_t index, char done, const char *target)
 {
-	char *record = NULL;
-	if (asprintf(&record, "m %u %s\n", f->file.mb.msgs[index].uid, target) < 0)
-		return -ENOMEM;
 	pthread_mutex_lock(&f->lock);
-	int r = append(f, record);
+	int r = append(f, "m %u %c %s\n", f->file.mb.msgs[index].uid, done, target);
 	pthread_mutex_unlock(&f->lock);
-	free(record);
+	return r;
+}
+
+int whiteout_moved(struct folder *f, uint32_t index, char done)
+{
+	pthread_mutex_lock(&f->lock);
+	int r = append(f, "%c %u\n", done, f->file.mb.msgs[index].uid);
+	pthread_mutex_unlock(&f->lock);
 	return r;
 }
 
 int whiteout_control(struct folder *f, enum vkind kind)
 {
-	char record[64];
-	snprintf(record, sizeof record, "c %s\n", control_names[kind]);
 	pthread_mutex_lock(&f->lock);
-	int r = append(f, record);
+	int r = append(f, "c %s\n", control_names[kind]);
 	pthread_mutex_unlock(&f->lock);
 	return r;
 }
 
 int message_hidden(const struct folder *f, uint32_t index)
 {
-	return f->hidden &&
-	       (__atomic_load_n(&f->hidden[index / 8], __ATOMIC_ACQUIRE) >> (index % 8)) & 1;
+	return get_bit(f->hidden, index);
 }
 
 int control_hidden(const struct folder *f, enum vkind kind)

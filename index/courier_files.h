@@ -28,4 +28,15 @@ char *mbx_courier_kwlist(const struct mbx_mailbox *mb, int pop3, size_t *len);
 char *mbx_courier_subscriptions(const char *mailboxlist, size_t mailboxlist_len,
                                 const char *folders_below_home, size_t *len);
 
+/* courierpop3dsizelist (version 3) for an INBOX named by uw-ipop3d UIDLs
+ * (name.h, pop3): "/3 1 <uidvalidity>", then "<file name> <size> 0:0:0" per
+ * message. Entries with uid 0 make Courier's pop3d print the file name up to
+ * ':' as the UIDL, i.e. uw-ipop3d's "%08x%08x" (courier-libs
+ * imap/pop3dserver.c); new mail gets pop3d's own numbers from 1 on. The size is
+ * the one pop3d would compute and cache: bytes + LFs, + 2 without a final LF.
+ * data is the mapped mbox; messages whose bit is set in omit (may be NULL) are
+ * left out. */
+char *mbx_courier_pop3_sizelist(const struct mbx_mailbox *mb, const char *data, const uint8_t *omit,
+                                size_t *len);
+
 #endif

@@ -55,8 +55,6 @@ void mbx_close(struct mbx_file *f);
 const char *mbx_open_how_name(enum mbx_open_how how);
 
 /* The path of key's state file with extension ext ("idx", "uidv", ...). */
-void mbx_state_path(char *buf, size_t len, const char *state_dir, const char *key,
-		    const char *ext);
-
+void mbx_state_path(char *buf, size_t len, const char *state_dir, const char *key, const char *ext);
 
 #endif
