@@ -287,8 +287,9 @@ static int parse_cdate(unsigned char *s, struct cdate *e)
 				int zh = ((s[0] - '0') * 10 + (s[1] - '0')) & 15;
 				int zm = (s[2] - '0') * 10 + (s[3] - '0');
 				e->zone_minutes = (west ? -1 : 1) * (zh * 60 + zm);
-				e->minus_zero = west && !e->zone_minutes;
 			}
+			/* zoccident is set even when the digits are not a zone */
+			e->minus_zero = west && !e->zone_minutes;
 			return 1;
 		}
 	}

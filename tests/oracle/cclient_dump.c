@@ -2,12 +2,16 @@
  *
  *   cclient_dump [-v] [--bytes DIR] FILE
  *
- * Opens FILE read-only with the c-client library and prints one JSON object (the format of
- * the files in corpora/expected/): driver, UIDVALIDITY, UIDNEXT, declared keywords and, per message,
- * UID, flags, keywords, \Recent, RFC822.SIZE, INTERNALDATE and the SHA-256 of BODY[] with
- * CRLF turned into LF. --bytes DIR also writes each message (LF form) to DIR/<uid>.
- * -v copies c-client's log messages (warnings such as "UID less than") to stderr.
- * Exit status: 0 ok, 1 c-client could not open the file, 2 usage or system error.
+ * Opens (a private copy of) FILE read-only with the c-client library and prints one JSON
+ * object in the format of corpora/expected/: driver, UIDVALIDITY, UIDNEXT, declared keywords
+ * and, per message, UID, flags, keywords, \Recent, RFC822.SIZE, INTERNALDATE and the SHA-256
+ * of BODY[] with CRLF turned into LF. --bytes DIR also writes each message (LF form) to
+ * DIR/<uid>. -v copies c-client's log messages ("UID less than" etc.) to stderr.
+ *
+ * Exit status: 0 ok, 1 c-client could not open the file, 2 usage or system error, 3 c-client
+ * contradicted itself: a message's BODY[] is not RFC822.SIZE octets long (seen when the file
+ * ends inside a header without a newline: c-client then serves stale buffer bytes), so its
+ * answer is no reference there. The JSON is printed anyway.
  */
 /* osdep.h defines the obsolete _BSD_SOURCE; with _DEFAULT_SOURCE glibc does not warn. */
 #ifndef _DEFAULT_SOURCE
@@ -15,17 +19,19 @@
 #endif
 #include <c-client.h>
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "sha256.h"
+#include "sha256.h" /* tools/sha256.h */
 
 static int verbose;
 
@@ -75,14 +81,14 @@ static void json_str(const char *str)
 /* Receives BODY[] piecewise and passes it on with every CRLF turned into LF. A CR at the end
  * of one piece is held back until the next byte is known. */
 struct lf_sink {
-	struct sha256_state sha;
+	struct sha256 sha;
 	FILE *copy; /* --bytes file or NULL */
 	int held_cr;
 };
 
 static void sink_out(struct lf_sink *k, const char *p, size_t n)
 {
-	sha256_add(&k->sha, p, n);
+	sha256_update(&k->sha, p, n);
 	if (k->copy)
 		fwrite(p, 1, n, k->copy);
 }
@@ -112,14 +118,14 @@ static void sink_finish(struct lf_sink *k, char hex[65])
 {
 	if (k->held_cr)
 		sink_out(k, "\r", 1);
-	sha256_end_hex(&k->sha, hex);
+	sha256_hex(&k->sha, hex);
 }
 
 /* SHA-256 (and optional copy) of message msgno as imapd serves BODY[]: the header, then the
  * text, both fetched with FT_PEEK so nothing is marked \Seen. The header is copied first
- * because a driver may reuse one buffer for both fetches. */
+ * because a driver may reuse one buffer for both fetches. *served gets the octet count. */
 static int hash_message(MAILSTREAM *stream, unsigned long msgno, const char *bytes_dir,
-			char hex[65])
+                        char hex[65], unsigned long *served)
 {
 	unsigned long hlen = 0, tlen = 0;
 	char *h = mail_fetch_header(stream, msgno, NIL, NIL, &hlen, FT_PEEK);
@@ -128,7 +134,7 @@ static int hash_message(MAILSTREAM *stream, unsigned long msgno, const char *byt
 	if (!hcopy)
 		return -1;
 	memcpy(hcopy, h, hlen);
-	sha256_begin(&k.sha);
+	sha256_init(&k.sha);
 	if (bytes_dir) {
 		char path[PATH_MAX];
 		snprintf(path, sizeof path, "%s/%lu", bytes_dir, mail_uid(stream, msgno));
@@ -143,6 +149,7 @@ static int hash_message(MAILSTREAM *stream, unsigned long msgno, const char *byt
 	char *t = mail_fetch_text(stream, msgno, NIL, &tlen, FT_PEEK);
 	sink_add(&k, t, tlen);
 	sink_finish(&k, hex);
+	*served = hlen + tlen;
 	if (k.copy && fclose(k.copy)) {
 		fprintf(stderr, "cclient_dump: write error: %s\n", strerror(errno));
 		return -1;
@@ -152,11 +159,13 @@ static int hash_message(MAILSTREAM *stream, unsigned long msgno, const char *byt
 
 /* ---- dump ----------------------------------------------------------------------------- */
 
+/* Returns 0, -1 on a system error, 1 if c-client contradicted itself (see exit status 3). */
 static int dump(MAILSTREAM *stream, const char *given_path, const char *bytes_dir)
 {
+	int inconsistent = 0;
 	/* The system flags, in the order imapd prints them. */
-	static const char *const flag_names[] = {"\\Seen", "\\Deleted", "\\Flagged",
-						 "\\Answered", "\\Draft"};
+	static const char *const flag_names[] = {"\\Seen", "\\Deleted", "\\Flagged", "\\Answered",
+	                                         "\\Draft"};
 	const char *tz = getenv("TZ");
 	printf("{\"mbox\": ");
 	json_str(given_path);
@@ -177,9 +186,19 @@ static int dump(MAILSTREAM *stream, const char *given_path, const char *bytes_di
 	for (unsigned long i = 1; i <= stream->nmsgs; i++) {
 		MESSAGECACHE *elt = mail_elt(stream, i);
 		char hex[65], date[MAILTMPLEN];
-		const int set[] = {elt->seen, elt->deleted, elt->flagged, elt->answered, elt->draft};
-		if (hash_message(stream, i, bytes_dir, hex) < 0)
+		const int set[] = {elt->seen, elt->deleted, elt->flagged, elt->answered,
+		                   elt->draft};
+		unsigned long served;
+		if (hash_message(stream, i, bytes_dir, hex, &served) < 0)
 			return -1;
+		if (served != elt->rfc822_size) {
+			fprintf(stderr,
+			        "cclient_dump: c-client contradicts itself for UID %lu: "
+			        "RFC822.SIZE %lu "
+			        "but BODY[] has %lu octets\n",
+			        mail_uid(stream, i), elt->rfc822_size, served);
+			inconsistent = 1;
+		}
 		printf("%s\n {\"uid\": %lu, \"flags\": [", i > 1 ? "," : "", mail_uid(stream, i));
 		for (size_t j = 0, n = 0; j < sizeof set / sizeof set[0]; j++)
 			if (set[j]) {
@@ -199,17 +218,66 @@ static int dump(MAILSTREAM *stream, const char *given_path, const char *bytes_di
 		printf(", \"sha256_lf\": \"%s\"}", hex);
 	}
 	printf("%s]}\n", stream->nmsgs ? "\n" : "");
-	return fflush(stdout) ? -1 : 0;
+	return fflush(stdout) ? -1 : inconsistent;
 }
 
-/* c-client resolves a plain name relative to the home directory and refuses names that
- * are absolute or contain "..", so the file is opened by its base name with HOME set to
- * its directory. Names c-client would interpret itself (INBOX in any case, #namespace,
- * {server}, ~user) or very long paths are opened through a symlink in a temp directory. */
-static int needs_alias(const char *dir, const char *base)
+/* Copy the mbox to dir/mailbox with the same timestamps (the phile driver serves the mtime as
+ * INTERNALDATE). Returns 0 or -1 with errno set. */
+/* (c-client's osdep.h turns write into its EINTR-safe safe_write, which takes a char *.) */
+static int write_all(int fd, char *p, size_t n)
 {
-	return !strcasecmp(base, "INBOX") || strchr("#{~", base[0]) || strstr(base, "..") ||
-	       strlen(dir) + strlen(base) > 512;
+	for (ssize_t w; n; p += w, n -= (size_t)w)
+		if ((w = write(fd, p, n)) < 0)
+			return -1;
+	return 0;
+}
+
+static int copy_file(const char *from, const struct stat *st, const char *to)
+{
+	char buf[1 << 16];
+	ssize_t n = -1;
+	int in = open(from, O_RDONLY), out = -1;
+	if (in >= 0 && (out = open(to, O_WRONLY | O_CREAT | O_EXCL, 0600)) >= 0)
+		while ((n = read(in, buf, sizeof buf)) > 0 && !write_all(out, buf, (size_t)n))
+			;
+	const struct timespec times[2] = {st->st_atim, st->st_mtim};
+	int ok = n == 0 && !futimens(out, times); /* n == 0: copied up to EOF */
+	int saved = errno;
+	if (out >= 0 && close(out))
+		ok = 0, saved = errno;
+	if (in >= 0)
+		close(in);
+	errno = saved;
+	return ok ? 0 : -1;
+}
+
+/* Remove dir and the files in it (the copy, and a lock file should c-client leave one). */
+static void remove_dir(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	char path[PATH_MAX + 256];
+	while (d && (e = readdir(d)))
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
+			snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+			unlink(path);
+		}
+	if (d)
+		closedir(d);
+	rmdir(dir);
+}
+
+/* The private copy and its directory, for the signal handler: c-client crashes or hangs (and
+ * gets killed by a timeout) on some malformed input; the copy should not stay behind. */
+static char tmp_home[512], tmp_mailbox[sizeof tmp_home + 8], tmp_lock[sizeof tmp_home + 16];
+
+static void remove_copy_and_die(int sig)
+{
+	unlink(tmp_mailbox); /* all async-signal-safe */
+	unlink(tmp_lock);
+	rmdir(tmp_home);
+	signal(sig, SIG_DFL);
+	raise(sig);
 }
 
 static void usage(void)
@@ -234,10 +302,8 @@ int main(int argc, char **argv)
 	if (!given)
 		usage();
 
-	char real[PATH_MAX], split[PATH_MAX], alias_dir[] = "/tmp/cclient_dump.XXXXXX";
-	char alias[sizeof alias_dir + 8] = "";
 	struct stat st;
-	if (!realpath(given, real) || stat(real, &st)) {
+	if (stat(given, &st)) {
 		fprintf(stderr, "cclient_dump: %s: %s\n", given, strerror(errno));
 		return 2;
 	}
@@ -249,25 +315,31 @@ int main(int argc, char **argv)
 		fprintf(stderr, "cclient_dump: %s: %s\n", bytes_dir, strerror(errno));
 		return 2;
 	}
-	strcpy(split, real);
-	char *slash = strrchr(split, '/');
-	char *dir = split, *base = slash + 1;
-	*slash = '\0';
-	if (!*dir)
-		dir = "/";
-	if (needs_alias(dir, base)) {
-		if (!mkdtemp(alias_dir)) {
-			fprintf(stderr, "cclient_dump: mkdtemp: %s\n", strerror(errno));
-			return 2;
-		}
-		snprintf(alias, sizeof alias, "%s/mailbox", alias_dir);
-		if (symlink(real, alias)) {
-			fprintf(stderr, "cclient_dump: symlink: %s\n", strerror(errno));
-			rmdir(alias_dir);
-			return 2;
-		}
-		dir = alias_dir;
-		base = "mailbox";
+	/* c-client opens a plain name relative to the home directory (Debian's build refuses
+	 * absolute names and ".."), maps INBOX to the system inbox, and, even read-only, puts a
+	 * lock file beside the mailbox and resets its atime/mtime (to whole seconds). So it gets
+	 * a private copy, "mailbox" in a new directory that is also its home directory. */
+	const char *tmp = getenv("TMPDIR");
+	char *home = tmp_home;
+	if ((size_t)snprintf(home, sizeof tmp_home, "%s/cclient_dump.XXXXXX",
+	                     tmp && *tmp ? tmp : "/tmp") >= sizeof tmp_home) {
+		fprintf(stderr, "cclient_dump: TMPDIR too long for c-client\n");
+		return 2;
+	}
+	if (!mkdtemp(home)) {
+		fprintf(stderr, "cclient_dump: mkdtemp %s: %s\n", home, strerror(errno));
+		return 2;
+	}
+	snprintf(tmp_mailbox, sizeof tmp_mailbox, "%s/mailbox", home);
+	snprintf(tmp_lock, sizeof tmp_lock, "%s/mailbox.lock", home);
+	static const int fatal_signals[] = {SIGSEGV, SIGBUS, SIGABRT, SIGTERM, SIGINT, SIGHUP};
+	for (size_t i = 0; i < sizeof fatal_signals / sizeof fatal_signals[0]; i++)
+		signal(fatal_signals[i], remove_copy_and_die);
+	if (copy_file(given, &st, tmp_mailbox)) {
+		fprintf(stderr, "cclient_dump: copying %s to %s: %s\n", given, tmp_mailbox,
+		        strerror(errno));
+		remove_dir(home);
+		return 2;
 	}
 
 #include "linkage.c" /* link every driver, as imapd does */
@@ -275,22 +347,28 @@ int main(int argc, char **argv)
 	/* Must come before anything asks c-client for the user name; as root c-client has no
 	 * home directory otherwise. */
 	struct passwd *pw = getpwuid(geteuid());
-	setenv("HOME", dir, 1);
-	env_init(pw ? pw->pw_name : "nobody", dir);
+	setenv("HOME", home, 1);
+	env_init(pw ? pw->pw_name : "nobody", home);
 
 	int rc = 1;
-	MAILSTREAM *stream = mail_open(NIL, base, OP_READONLY);
+	MAILSTREAM *stream = mail_open(NIL, "mailbox", OP_READONLY);
 	if (!stream)
 		fprintf(stderr, "cclient_dump: c-client cannot open %s\n", given);
 	else {
-		rc = dump(stream, given, bytes_dir) ? 2 : 0;
+		int r = dump(stream, given, bytes_dir);
+		rc = r < 0 ? 2 : r > 0 ? 3 : 0;
 		mail_close(stream);
 	}
-	if (*alias) {
-		unlink(alias);
-		rmdir(alias_dir);
-	}
+	remove_dir(home);
 	return rc;
+}
+
+/* Under LeakSanitizer (the project's ASan build): c-client does not free everything it
+ * allocates (e.g. the phile driver's envelope), which is not ours to fix. Unused otherwise. */
+const char *__lsan_default_suppressions(void);
+const char *__lsan_default_suppressions(void)
+{
+	return "leak:libc-client.so\n";
 }
 
 /* ---- callbacks c-client requires of every application ------------------------------- */
@@ -300,7 +378,7 @@ void mm_log(char *string, long errflg)
 	static const char *const kind[] = {"info", "warning", "error", "parse", "bye", "tcp"};
 	if (verbose || errflg == ERROR)
 		fprintf(stderr, "c-client %s: %s\n",
-			errflg >= 0 && errflg <= 5 ? kind[errflg] : "log", string);
+		        errflg >= 0 && errflg <= 5 ? kind[errflg] : "log", string);
 }
 
 void mm_dlog(char *string)

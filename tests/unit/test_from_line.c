@@ -247,6 +247,17 @@ static void date_minus_zero_zone_kept(void **state)
 	assert_date("From user Wed Dec  2 05:53:22 1992 -0000\n", " 2-Dec-1992 05:53:22 -0000");
 }
 
+/* c-client (mail_parse_date, checked with the oracle): a 3-character "zone"
+ * starting with a sign is read as numeric, not as an unknown zone; with no
+ * valid digits the offset stays 0, west when the sign is '-'. */
+static void date_signed_junk_zone_is_numeric(void **state)
+{
+	(void)state;
+	assert_date("From user Wed Dec  2 05:53:22 1992 ---\n", " 2-Dec-1992 05:53:22 -0000");
+	assert_date("From user Wed Dec  2 05:53:22 1992 -ab\n", " 2-Dec-1992 05:53:22 -0000");
+	assert_date("From user Wed Dec  2 05:53:22 1992 +ab\n", " 2-Dec-1992 05:53:22 +0000");
+}
+
 /* 1.3: c-client's 3-letter zone table, looked up case-insensitively. */
 static void date_three_letter_zones(void **state)
 {
@@ -431,6 +442,7 @@ int main(void)
 	    cmocka_unit_test(date_with_remote_from),
 	    cmocka_unit_test(date_numeric_zone),
 	    cmocka_unit_test(date_minus_zero_zone_kept),
+	    cmocka_unit_test(date_signed_junk_zone_is_numeric),
 	    cmocka_unit_test(date_three_letter_zones),
 	    cmocka_unit_test(date_unknown_zone_is_local),
 	    cmocka_unit_test(date_zoneless_utc),
