@@ -3,7 +3,8 @@
 old mboxes exactly as uw-imapd did.
 
 Old-server tree: the bundled example (two users, folders, pseudo message, flags,
-keywords, subscriptions) plus every file of ../shared/corpora as the INBOX of an
+keywords, subscriptions), mboxes generated full of edge cases
+(tests/difftest/gen_mbox.py, compared with `mboxfs show`), plus every file of ../shared/corpora as the INBOX of an
 account of its own (read in place, read-only). Per folder, through Courier:
 UIDVALIDITY (as `mboxfs index` recorded it: the header value for exact and
 metadata mailboxes), every UID, FLAGS with keywords, RFC822.SIZE, INTERNALDATE
@@ -18,6 +19,7 @@ import hashlib
 import json
 import os
 import shutil
+import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -91,7 +93,16 @@ def main():
                                                  "Archive/2019": "home/bob/Archive/2019"})):
             for folder, rel in mboxes.items():
                 expected[(maildir, folder)] = harness.show(mboxfs, os.path.join(old, rel))
+        gen = os.path.join(os.path.dirname(__file__), "..", "difftest", "gen_mbox.py")
         with open(map_path, "a") as m:
+            for seed in range(1, 9):  # generated mboxes full of edge cases
+                mbox = os.path.join(old, f"generated-{seed}")
+                subprocess.run([sys.executable, gen, "--seed", str(seed), "--out", mbox], check=True)
+                exp = harness.show(mboxfs, mbox)
+                if exp["driver"] == "unix":
+                    maildir = f"generated/{seed}/Maildir"
+                    m.write(f"{maildir} inbox={mbox}\n")
+                    expected[(maildir, "INBOX")] = exp
             exp_dir = os.path.join(corpora, "expected")
             for n, (dirpath, _, files) in enumerate(sorted(os.walk(exp_dir))):
                 for name in sorted(files):
