@@ -10,17 +10,23 @@ UIDs per folder in its sync state, as Thunderbird or Outlook do in their caches.
    migration problem.
 3. The same client state, pointed at a fresh mount of the same tree: no
    UIDVALIDITY change, nothing new, nothing changed in the client's copy.
+4. Two-way: the client flags one message, deletes another and adds a new one;
+   mbsync pushes it all to the mount (flag changes and expunges of old
+   messages, an APPEND); both sides are then equal, also after a remount, and a
+   further sync changes nothing.
 
 usage: test_mbsync.py MBOXFS EXAMPLES_DIR
 """
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
 import harness  # noqa: E402
+from imap import Imapd, fetch_all, select  # noqa: E402
 
 CONFIG = """IMAPStore far
 Tunnel "env -i PATH=/usr/bin:/bin sh -c 'set -a; . /etc/courier/imapd; AUTHENTICATED=root; HOME=/; TZ=UTC; exec /usr/bin/imapd {maildir}'"
@@ -35,17 +41,20 @@ Far :far:
 Near :near:
 Patterns *
 Create Near
-Sync Pull
-Expunge None
+Sync {sync}
+Expunge {expunge}
 SyncState *
 """
 
+LETTERS = {"D": "\\Draft", "F": "\\Flagged", "R": "\\Answered", "S": "\\Seen", "T": "\\Deleted"}
 
-def mbsync(work, maildir, near):
+
+def mbsync(work, maildir, near, two_way=False):
     os.makedirs(near, exist_ok=True)
     config = os.path.join(work, "mbsyncrc")
     with open(config, "w") as f:
-        f.write(CONFIG.format(maildir=maildir, near=near))
+        f.write(CONFIG.format(maildir=maildir, near=near, sync="All" if two_way else "Pull",
+                              expunge="Both" if two_way else "None"))
     out = subprocess.run(["mbsync", "-V", "-c", config, "ch"], cwd=work, capture_output=True,
                          text=True, timeout=120)
     return out.returncode, out.stdout + out.stderr
@@ -60,6 +69,34 @@ def messages(near):
                 path = os.path.join(dirpath, name)
                 out[os.path.relpath(path, near)] = hashlib.sha256(open(path, "rb").read()).hexdigest()
     return out
+
+
+def message_id(data):
+    m = re.search(rb"^Message-ID: *(\S+)", data, re.M | re.I)
+    return m.group(1).decode() if m else None
+
+
+def near_inbox(near):
+    """{Message-ID: sorted IMAP flags} of the client's INBOX."""
+    out = {}
+    for sub in ("cur", "new"):
+        d = os.path.join(near, "INBOX", sub)
+        for name in os.listdir(d):
+            info = name.split(":2,")[1] if ":2," in name else ""
+            out[message_id(open(os.path.join(d, name), "rb").read())] = sorted(
+                LETTERS[c] for c in info if c in LETTERS)
+    return out
+
+
+def far_inbox(maildir):
+    imap = Imapd(maildir)
+    try:
+        select(imap, "INBOX")
+        return {message_id(m["body"]): sorted(f for f in m["flags"]
+                                              if f.startswith("\\") and f != "\\Recent")
+                for m in fetch_all(imap).values()}
+    finally:
+        imap.close()
 
 
 def main():
@@ -111,6 +148,37 @@ def main():
         if messages(near) != got:
             problems.append("the client's copy changed")
         results.check("mount again: no UIDVALIDITY change, nothing changed", problems)
+
+        # two-way: changes made in the client go to the mount
+        cur = os.path.join(near, "INBOX", "cur")
+        names = sorted(os.listdir(cur))
+        flagged = names[0].split(":2,")[0] + ":2," + "".join(
+            sorted(set(names[0].split(":2,")[1]) | {"F"}))
+        os.rename(os.path.join(cur, names[0]), os.path.join(cur, flagged))
+        os.unlink(os.path.join(cur, names[1]))
+        with open(os.path.join(near, "INBOX", "new", "1795000001.M1P1.client"), "wb") as f:
+            f.write(b"From: alice@example.net\nSubject: written in the client\n"
+                    b"Message-ID: <client-1@example.net>\n\nhello\n")
+        mount = harness.Mount(mboxfs, map_path, state, mnt)
+        try:
+            rc4, out4 = mbsync(work, maildir, near, two_way=True)
+            far = far_inbox(maildir)
+        finally:
+            mount.stop()
+        near_view = near_inbox(near)
+        problems = [] if rc4 == 0 else [f"mbsync exit {rc4}: {out4[-2000:]}"]
+        if far != near_view or len(far) != 3:
+            problems.append(f"far {far} != near {near_view}")
+        results.check("two-way sync: flag, delete and new message reach the mount", problems)
+        mount = harness.Mount(mboxfs, map_path, state, mnt)
+        try:
+            again = far_inbox(maildir)
+            rc5, out5 = mbsync(work, maildir, near, two_way=True)
+        finally:
+            mount.stop()
+        results.check("after a remount both sides are still equal and a sync changes nothing",
+                      [] if again == far and rc5 == 0 and near_inbox(near) == near_view else
+                      [f"{again} / {near_inbox(near)} / exit {rc5}: {out5[-1000:]}"])
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return results.finish()
