@@ -444,6 +444,19 @@ static void reset(struct mbx_mailbox *mb)
 	mb->uidvalidity = chosen; /* a chosen any-stable value survives a re-parse */
 }
 
+/* Parses from p->pos to the end and records how far the file was read. */
+static int parse_to_end(struct parser *p)
+{
+	if (parse_messages(p) < 0) {
+		errno = ENOMEM;
+		return -1;
+	}
+	p->mb->state.lines = p->line;
+	p->mb->parsed_size = p->size;
+	settle_uidvalidity(p->mb);
+	return 0;
+}
+
 int mbx_parse(struct mbx_mailbox *mb, const char *data, uint64_t size, uint32_t now)
 {
 	struct parser p = {.mb = mb, .data = data, .size = size, .line = 1, .now = now};
@@ -473,15 +486,7 @@ int mbx_parse(struct mbx_mailbox *mb, const char *data, uint64_t size, uint32_t 
 		return 0;
 	}
 	mb->kind = MBX_KIND_UNIX;
-	int r = parse_messages(&p);
-	if (r < 0) {
-		errno = ENOMEM;
-		return -1;
-	}
-	mb->state.lines = p.line;
-	mb->parsed_size = size;
-	settle_uidvalidity(mb);
-	return 0;
+	return parse_to_end(&p);
 }
 
 int mbx_parse_append(struct mbx_mailbox *mb, const char *data, uint64_t size, uint32_t now)
@@ -499,15 +504,7 @@ int mbx_parse_append(struct mbx_mailbox *mb, const char *data, uint64_t size, ui
 	 * end makes append and full parse agree. */
 	if (!mbx_from_line_valid(data + old, line_len(&p)))
 		return 0;
-	int r = parse_messages(&p);
-	if (r < 0) {
-		errno = ENOMEM;
-		return -1;
-	}
-	mb->state.lines = p.line;
-	mb->parsed_size = size;
-	settle_uidvalidity(mb);
-	return 1;
+	return parse_to_end(&p) < 0 ? -1 : 1;
 }
 
 void mbx_mailbox_init(struct mbx_mailbox *mb)

@@ -30,6 +30,19 @@ def workdir():
     return tempfile.mkdtemp(prefix="mboxfs-e2e-", dir=base)
 
 
+class Tree:
+    """A copy of the bundled example old server in work: old (the tree), map
+    (its account map), state and mnt (where the state directory and the mount
+    go)."""
+
+    def __init__(self, work, examples):
+        self.old = os.path.join(work, "oldserver")
+        shutil.copytree(os.path.join(examples, "oldserver"), self.old)
+        self.map = os.path.join(self.old, "accounts.map")
+        self.state = os.path.join(work, "state")
+        self.mnt = os.path.join(work, "mail")
+
+
 def tree_checksum(root):
     """SHA-256 over every file's path, mode, size and bytes below root."""
     h = hashlib.sha256()

@@ -82,9 +82,8 @@ def main():
     work = harness.workdir()
     results = harness.Results()
     try:
-        old = os.path.join(work, "oldserver")
-        shutil.copytree(os.path.join(examples, "oldserver"), old)
-        map_path = os.path.join(old, "accounts.map")
+        tree = harness.Tree(work, examples)
+        old, map_path, state, mnt = tree.old, tree.map, tree.state, tree.mnt
         expected = {}  # (maildir, uw folder) -> expected served view
         for maildir, mboxes in (("alice/Maildir", {"INBOX": "spool/alice",
                                                    "sent-mail": "home/alice/mail/sent-mail",
@@ -116,9 +115,7 @@ def main():
         sources = [old] + ([corpora] if os.path.isdir(corpora) else [])
         before = [harness.tree_checksum(s) for s in sources]
 
-        state = os.path.join(work, "state")
         indexed = harness.index(mboxfs, map_path, state)
-        mnt = os.path.join(work, "mail")
         mount = harness.Mount(mboxfs, map_path, state, mnt)
         try:
             for (maildir, folder), exp in sorted(expected.items()):

@@ -65,11 +65,9 @@ def main():
     work = harness.workdir()
     results = harness.Results()
     try:
-        old = os.path.join(work, "oldserver")
-        shutil.copytree(os.path.join(examples, "oldserver"), old)
+        tree = harness.Tree(work, examples)
+        old, map_path, state, mnt = tree.old, tree.map, tree.state, tree.mnt
         before = harness.tree_checksum(old)
-        map_path = os.path.join(old, "accounts.map")
-        state, mnt = os.path.join(work, "state"), os.path.join(work, "mail")
         alice_body = {m["uid"]: m["sha256_lf"]
                       for m in harness.show(mboxfs, os.path.join(old, "spool/alice"))["messages"]}
         sent_body = {m["uid"]: m["sha256_lf"] for m in harness.show(

@@ -43,10 +43,8 @@ def main():
     work = harness.workdir()
     results = harness.Results()
     try:
-        old = os.path.join(work, "oldserver")
-        shutil.copytree(os.path.join(examples, "oldserver"), old)
-        map_path = os.path.join(old, "accounts.map")
-        state, mnt = os.path.join(work, "state"), os.path.join(work, "mail")
+        tree = harness.Tree(work, examples)
+        old, map_path, state, mnt = tree.old, tree.map, tree.state, tree.mnt
         os.makedirs(mnt)
         before = harness.tree_checksum(old)
 

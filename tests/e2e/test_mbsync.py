@@ -108,10 +108,8 @@ def main():
     work = harness.workdir()
     results = harness.Results()
     try:
-        old = os.path.join(work, "oldserver")
-        shutil.copytree(os.path.join(examples, "oldserver"), old)
-        map_path = os.path.join(old, "accounts.map")
-        state, mnt = os.path.join(work, "state"), os.path.join(work, "mail")
+        tree = harness.Tree(work, examples)
+        old, map_path, state, mnt = tree.old, tree.map, tree.state, tree.mnt
         maildir = os.path.join(mnt, "alice/Maildir")
         near = os.path.join(work, "client")
 

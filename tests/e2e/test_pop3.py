@@ -53,19 +53,17 @@ def main():
     work = harness.workdir()
     results = harness.Results()
     try:
-        old = os.path.join(work, "oldserver")
-        shutil.copytree(os.path.join(examples, "oldserver"), old)
+        tree = harness.Tree(work, examples)
+        old, map_path, state, mnt = tree.old, tree.map, tree.state, tree.mnt
         with open(os.path.join(old, "spool", "carol"), "w") as f:  # one \Deleted message
             for uid, status in ((1, "RO"), (2, "RO\nX-Status: D"), (3, "O")):
                 f.write(f"From x@example.org Mon Jan  6 10:00:0{uid} 2020\n")
                 if uid == 1:
                     f.write(f"X-IMAPbase: {UIDV} 3\n")
                 f.write(f"Subject: {uid}\nStatus: {status}\nX-UID: {uid}\n\nbody {uid}\n\n")
-        map_path = os.path.join(old, "accounts.map")
         with open(map_path, "a") as f:
             f.write("carol/Maildir inbox=spool/carol\n")
             f.write("dave/Maildir inbox=spool/carol pop3=off\n")
-        state, mnt = os.path.join(work, "state"), os.path.join(work, "mail")
         indexed = harness.index(mboxfs, map_path, state)
         want = {}
         for user, mbox in (("alice", "alice"), ("bob", "bob"), ("carol", "carol")):
