@@ -61,3 +61,54 @@ int cmd_mount(int argc, char **argv)
 	cfg.mountpoint = argv[optind];
 	return fs_main(&cfg);
 }
+
+/* mount(8) helper form, for /etc/fstab:
+ *   /etc/mboxfs/accounts.map  /var/mail  mboxfs  state=/var/lib/mboxfs,source_tz=UTC  0 0
+ * mount runs "mount.mboxfs MAP MOUNTPOINT -o OPTIONS"; state=, upper= and
+ * source_tz= are mboxfs's own, the rest go to FUSE. */
+int cmd_mount_helper(int argc, char **argv)
+{
+	static char fuse_opts[4096];
+	struct fs_config cfg = {0};
+	char *opts = NULL;
+	if (argc >= 5 && !strcmp(argv[3], "-o"))
+		opts = argv[4];
+	if (argc < 3 || (argc != 3 && !opts)) {
+		fputs(
+		    "usage: mount.mboxfs MAP MOUNTPOINT [-o state=DIR[,upper=DIR][,source_tz=ZONE]"
+		    "[,FUSE_OPTIONS]]\n",
+		    stderr);
+		return 2;
+	}
+	cfg.map_path = argv[1];
+	cfg.mountpoint = argv[2];
+	size_t used = 0;
+	for (char *save, *o = opts ? strtok_r(opts, ",", &save) : NULL; o;
+	     o = strtok_r(NULL, ",", &save)) {
+		if (!strncmp(o, "state=", 6))
+			cfg.state_dir = o + 6;
+		else if (!strncmp(o, "upper=", 6))
+			cfg.upper_dir = o + 6;
+		else if (!strncmp(o, "source_tz=", 10)) {
+			if (set_source_tz(o + 10) < 0) {
+				fprintf(stderr, "mount.mboxfs: unknown time zone '%s'\n", o + 10);
+				return 2;
+			}
+		} else if (strcmp(o, "defaults") && strcmp(o, "auto") && strcmp(o, "noauto") &&
+		           strcmp(o, "_netdev") && strcmp(o, "nofail")) {
+			int n = snprintf(fuse_opts + used, sizeof fuse_opts - used, "%s%s",
+			                 used ? "," : "", o);
+			if (n < 0 || (size_t)n >= sizeof fuse_opts - used) {
+				fputs("mount.mboxfs: options too long\n", stderr);
+				return 2;
+			}
+			used += (size_t)n;
+		}
+	}
+	if (!cfg.state_dir) {
+		fputs("mount.mboxfs: the option state=DIR is required\n", stderr);
+		return 2;
+	}
+	cfg.fuse_opts = used ? fuse_opts : NULL;
+	return fs_main(&cfg);
+}

@@ -6,6 +6,8 @@
 int cmd_show(int argc, char **argv);
 int cmd_index(int argc, char **argv);
 int cmd_mount(int argc, char **argv);
+/* The same, called as mount.mboxfs by mount(8): MAP MOUNTPOINT -o OPTIONS. */
+int cmd_mount_helper(int argc, char **argv);
 
 /* Sets the time zone in which zone-less From_ lines are read (--source-tz).
  * Must run before any thread starts. Returns 0, or -1 if zone is unknown. */

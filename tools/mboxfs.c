@@ -40,6 +40,9 @@ int set_source_tz(const char *zone)
 
 int main(int argc, char **argv)
 {
+	const char *self = strrchr(argv[0], '/');
+	if (!strcmp(self ? self + 1 : argv[0], "mount.mboxfs"))
+		return cmd_mount_helper(argc, argv);
 	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
 		fputs(usage, argc < 2 ? stderr : stdout);
 		return argc < 2 ? 2 : 0;

@@ -23,7 +23,8 @@ def mounted(mnt):
 
 
 def daemon_pid(state):
-    out = subprocess.run(["pgrep", "-f", "--", f"--state {state} "], capture_output=True, text=True)
+    out = subprocess.run(["pgrep", "-f", "--", f"(--state |state=){state}[ ,]"], capture_output=True,
+                         text=True)
     pids = [int(p) for p in out.stdout.split()]
     return pids[0] if pids else None
 
@@ -113,6 +114,18 @@ def main():
         if pid:
             os.kill(pid, signal.SIGTERM)
         results.check("SIGTERM unmounts cleanly", [] if pid and wait_gone(pid, mnt) else ["still mounted"])
+
+        # the fstab form: mount(8) runs mount.mboxfs MAP MOUNTPOINT -o OPTIONS
+        helper = os.path.join(os.path.dirname(mboxfs), "mount.mboxfs")
+        rc = subprocess.run([helper, map_path, mnt, "-o", f"state={state},source_tz=UTC,nofail"],
+                            timeout=30).returncode
+        names = sorted(os.listdir(cur)) if rc == 0 and mounted(mnt) else []
+        pid = daemon_pid(state)
+        subprocess.run(["fusermount3", "-u", mnt], check=False)
+        results.check("mount.mboxfs (fstab form) mounts the same tree",
+                      [] if len(names) == 3 and pid and wait_gone(pid, mnt) else
+                      [f"exit {rc}, {names}, pid {pid}"])
+
         results.check("source mboxes byte-identical",
                       [] if harness.tree_checksum(old) == before else ["changed"])
     finally:
