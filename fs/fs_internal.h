@@ -153,6 +153,8 @@ int folder_renamed(const char *old_path, const char *new_path);
 int folder_deleted(const char *path);
 /* inode.c */
 void inode_rename_paths(const char *old_path, const char *new_path);
+/* The path below the upper root of dir's child name (malloc'ed), or NULL. */
+char *inode_child_path(const struct inode *dir, const char *name);
 
 /* copyup.c: a virtual object written as a real file of the upper tree */
 int copy_up(fuse_ino_t id, struct inode *dir, const char *name, unsigned int flags);

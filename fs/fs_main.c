@@ -122,7 +122,7 @@ int fs_main(const struct fs_config *cfg)
 	ops_file_fill(&ops);
 
 	int status = 1;
-		struct fuse_session *se = fuse_session_new(&args, &ops, sizeof ops, NULL);
+	struct fuse_session *se = fuse_session_new(&args, &ops, sizeof ops, NULL);
 	fuse_opt_free_args(&args); /* the session keeps what it needs */
 	if (!se)
 		return 1;

@@ -114,3 +114,11 @@ void inode_rename_paths(const char *old_path, const char *new_path)
 		}
 	pthread_mutex_unlock(&fs.lock);
 }
+
+char *inode_child_path(const struct inode *dir, const char *name)
+{
+	char *p = NULL;
+	if (dir->path && asprintf(&p, "%s%s%s", dir->path, *dir->path ? "/" : "", name) < 0)
+		p = NULL;
+	return p;
+}

@@ -303,15 +303,6 @@ static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 	fuse_reply_err(req, r);
 }
 
-/* The path below the upper root of name in dir (NULL if unknown). */
-static char *path_in(const struct inode *dir, const char *name)
-{
-	char *p = NULL;
-	if (dir->path && asprintf(&p, "%s%s%s", dir->path, *dir->path ? "/" : "", name) < 0)
-		p = NULL;
-	return p;
-}
-
 static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct inode *dir = inode_of(parent);
@@ -320,7 +311,7 @@ static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 		return;
 	}
 	int r = unlinkat(dir->fd, name, AT_REMOVEDIR) < 0 ? errno : 0;
-	char *path = r ? NULL : path_in(dir, name);
+	char *path = r ? NULL : inode_child_path(dir, name);
 	if (path) /* DELETE of an old folder: it stays deleted after a remount */
 		r = -folder_deleted(path);
 	free(path);
@@ -334,7 +325,7 @@ static int renamed(struct inode *dir, const char *name, struct inode *newdir, co
 	struct stat st;
 	if (fstatat(newdir->fd, newname, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(st.st_mode))
 		return 0;
-	char *old = path_in(dir, name), *new = path_in(newdir, newname);
+	char *old = inode_child_path(dir, name), *new = inode_child_path(newdir, newname);
 	int r = 0;
 	if (old && new) {
 		inode_rename_paths(old, new);

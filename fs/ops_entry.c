@@ -15,23 +15,12 @@ void proc_path(int fd, char buf[64])
 	snprintf(buf, 64, "/proc/self/fd/%d", fd);
 }
 
-/* The path below the upper root of parent's child name, for directories. */
-static char *child_path(const struct inode *parent, const char *name)
-{
-	char *p = NULL;
-	if (!parent->path)
-		return NULL;
-	if (asprintf(&p, "%s%s%s", parent->path, *parent->path ? "/" : "", name) < 0)
-		return NULL;
-	return p;
-}
-
 int merged_lookup(fuse_ino_t parent, const char *name, struct fuse_entry_param *e)
 {
 	struct inode *dir = inode_of(parent);
 	if (!dir)
 		return -ENOTDIR;
-	char *path = child_path(dir, name);
+	char *path = inode_child_path(dir, name);
 	struct folder *child_folder = NULL;
 	enum role child_role = ROLE_NONE;
 	if (path) /* prepares the accounts that live there before looking */
@@ -133,7 +122,7 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
                        struct fuse_file_info *fi)
 {
 	struct inode *in = inode_of(ino);
-	if (!in) { /* the old mboxes are read-only; writes to messages: copy-up (issue 4) */
+	if (!in) { /* old messages change only by rename (copy-up), never in place */
 		fuse_reply_err(req, EROFS);
 		return;
 	}

@@ -27,7 +27,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 			return;
 		}
 		if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC)) {
-			fuse_reply_err(req, EROFS); /* writing old messages: copy-up, issue 4 */
+			fuse_reply_err(req, EROFS); /* old messages change only by rename */
 			return;
 		}
 		fi->fh = 0;
