@@ -43,7 +43,7 @@ show_folder() { # maildir imap-name mbox
 	printf 'a EXAMINE "%s"\r\nb UID FETCH 1:* (UID FLAGS INTERNALDATE RFC822.SIZE)\r\nc LOGOUT\r\n' "$folder" |
 		imapd "$maildir" | tr -d '\r' | awk '
 			/UIDVALIDITY/ { match($0, /UIDVALIDITY [0-9]+/); print "   Courier serves:   " substr($0, RSTART, RLENGTH) }
-			/ FETCH / { sub(/^\* [0-9]+ FETCH /, "     "); print }'
+			/^\* [0-9]+ FETCH / { sub(/^\* [0-9]+ FETCH /, "     "); print }'
 }
 
 show_folder "$mnt/alice/Maildir" INBOX "$example/spool/alice"
