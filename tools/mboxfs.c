@@ -22,6 +22,8 @@ static const char usage[] =
     "  mount --map FILE --state DIR [--upper DIR] [--source-tz ZONE] [--foreground]\n"
     "        [-o FUSE_OPTIONS] MOUNTPOINT\n"
     "      serve every account of the map as Courier maildirs at MOUNTPOINT\n"
+    "      (as mount.mboxfs MAP MOUNTPOINT -o state=DIR,... for /etc/fstab)\n"
+
     "\n"
     "See mboxfs(1) for details.\n";
 
