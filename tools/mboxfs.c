@@ -20,7 +20,7 @@ static const char usage[] =
     "      build or refresh the index of every mailbox in the account map and\n"
     "      report each one with its anomalies\n"
     "  mount --map FILE --state DIR [--upper DIR] [--source-tz ZONE] [--foreground]\n"
-    "        [-o FUSE_OPTIONS] MOUNTPOINT\n"
+    "        [--debug] [-o FUSE_OPTIONS] MOUNTPOINT\n"
     "      serve every account of the map as Courier maildirs at MOUNTPOINT\n"
     "      (as mount.mboxfs MAP MOUNTPOINT -o state=DIR,... for /etc/fstab)\n"
 
