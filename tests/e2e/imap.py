@@ -16,7 +16,7 @@ class Imapd:
         overrides = "".join(f"{k}={shlex.quote(v)}; " for k, v in settings.items())
         self.proc = subprocess.Popen(["sh", "-c", IMAPD_ENV.format(overrides=overrides), maildir],
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=subprocess.DEVNULL, env={"PATH": "/usr/bin:/bin"},
+                                     stderr=subprocess.PIPE, env={"PATH": "/usr/bin:/bin"},
                                      cwd="/")
         greeting = self.proc.stdout.readline()
         if not greeting.startswith(b"* PREAUTH"):
@@ -29,7 +29,10 @@ class Imapd:
         while True:
             line = self.proc.stdout.readline()
             if not line:
-                raise RuntimeError("imapd closed the connection")
+                self.proc.wait(timeout=10)
+                err = self.proc.stderr.read().decode(errors="replace").strip()
+                raise RuntimeError(f"imapd closed the connection (exit {self.proc.returncode}): "
+                                   f"{err[-500:]}")
             m = re.search(rb"\{(\d+)\}\r\n$", line)
             if not m:
                 parts.append(line)
