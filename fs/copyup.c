@@ -43,10 +43,10 @@ static int fill(fuse_ino_t id, int fd)
 	if (!f)
 		return -ENOENT;
 	if (vid_kind(id) == VK_MESSAGE) {
-		int r = folder_load(f);
-		if (r < 0)
+		int r;
+		const struct mbx_message *m = virtual_message(id, &f, &r);
+		if (!m)
 			return r;
-		const struct mbx_message *m = &f->file.mb.msgs[vid_index(id)];
 		mbx_for_each_piece(&f->file.mb, m, f->file.data, write_piece, &w);
 		times[0].tv_sec = times[1].tv_sec = (time_t)m->date;
 	} else {

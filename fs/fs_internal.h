@@ -180,6 +180,9 @@ static inline uint32_t vid_index(fuse_ino_t id)
  * such entry. Returns 0 and fills e, or -errno. */
 int virtual_lookup(enum role role, struct folder *f, const char *name, struct fuse_entry_param *e);
 int virtual_stat(fuse_ino_t id, struct stat *st);
+/* The old message a virtual id names, with its (loaded) folder; NULL with
+ * *err = -errno if there is none. */
+const struct mbx_message *virtual_message(fuse_ino_t id, struct folder **f, int *err);
 /* The bytes of a generated control file: kept by the folder or account, or,
  * when *owned is set, made for this call (the caller frees *owned). */
 int virtual_content(fuse_ino_t id, const char **data, size_t *len, char **owned);

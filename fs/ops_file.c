@@ -111,7 +111,7 @@ static void read_message_zero_copy(fuse_req_t req, const struct folder *f,
 		}
 		served = hi;
 		if (i < m->ncuts)
-			raw = end + mb->cuts[m->cut_first + i].len;
+			raw = end + MBX_CUT_LEN(&mb->cuts[m->cut_first + i]);
 	}
 	fuse_reply_data(req, v, FUSE_BUF_SPLICE_MOVE);
 	free(v);
@@ -120,22 +120,19 @@ static void read_message_zero_copy(fuse_req_t req, const struct folder *f,
 static void read_virtual(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
                          struct fuse_file_info *fi)
 {
-	struct folder *f = folder_by_id(vid_folder(ino));
-	if (!f) {
-		fuse_reply_err(req, ENOENT);
-		return;
-	}
 	if (vid_kind(ino) != VK_MESSAGE) {
 		const struct control_handle *h = (struct control_handle *)(uintptr_t)fi->fh;
 		size_t from = (size_t)off < h->len ? (size_t)off : h->len;
 		fuse_reply_buf(req, h->data + from, h->len - from < size ? h->len - from : size);
 		return;
 	}
-	if (folder_load(f) < 0 || vid_index(ino) >= f->file.mb.nmsgs) {
-		fuse_reply_err(req, EIO);
+	struct folder *f;
+	int r;
+	const struct mbx_message *m = virtual_message(ino, &f, &r);
+	if (!m) {
+		fuse_reply_err(req, -r);
 		return;
 	}
-	const struct mbx_message *m = &f->file.mb.msgs[vid_index(ino)];
 	if ((uint64_t)off >= m->size) {
 		fuse_reply_buf(req, NULL, 0);
 		return;

@@ -67,18 +67,25 @@ static void fill_common(struct stat *st, fuse_ino_t id, const struct folder *f)
 	st->st_blksize = 4096;
 }
 
+const struct mbx_message *virtual_message(fuse_ino_t id, struct folder **f, int *err)
+{
+	*f = folder_by_id(vid_folder(id));
+	*err = !*f ? -ENOENT : folder_load(*f);
+	if (*err == 0 && vid_index(id) >= (*f)->file.mb.nmsgs)
+		*err = -ENOENT;
+	return *err ? NULL : &(*f)->file.mb.msgs[vid_index(id)];
+}
+
 int virtual_stat(fuse_ino_t id, struct stat *st)
 {
 	struct folder *f = folder_by_id(vid_folder(id));
 	if (!f)
 		return -ENOENT;
 	if (vid_kind(id) == VK_MESSAGE) {
-		int r = folder_load(f);
-		if (r < 0)
+		int r;
+		const struct mbx_message *m = virtual_message(id, &f, &r);
+		if (!m)
 			return r;
-		if (vid_index(id) >= f->file.mb.nmsgs)
-			return -ENOENT;
-		const struct mbx_message *m = &f->file.mb.msgs[vid_index(id)];
 		fill_common(st, id, f);
 		st->st_size = m->size;
 		st->st_mtime = st->st_atime = (time_t)m->date;

@@ -44,6 +44,17 @@ def old_mbox(path):
             f.write(b"Body of message %d.\n" % i + b"x" * (i * 7 % 300) + b"\n\n")
 
 
+def one_account(work, prefix):
+    """An old server with one user, its map, and where state and mount go."""
+    old = os.path.join(work, f"{prefix}-old")
+    os.makedirs(old)
+    old_mbox(os.path.join(old, "user"))
+    map_path = os.path.join(old, "accounts.map")
+    with open(map_path, "w") as f:
+        f.write("user/Maildir inbox=user pop3=off\n")
+    return old, map_path, os.path.join(work, f"{prefix}-state"), os.path.join(work, f"{prefix}-mail")
+
+
 def new_message(n):
     return b"From: writer@example.org\r\nSubject: appended %d\r\n\r\nAppended body %d.\r\n" % (n, n)
 
@@ -65,13 +76,7 @@ def served(mnt):
 
 
 def crash_test(mboxfs, work, results):
-    old = os.path.join(work, "crash-old")
-    os.makedirs(old)
-    old_mbox(os.path.join(old, "user"))
-    map_path = os.path.join(old, "accounts.map")
-    with open(map_path, "w") as f:
-        f.write("user/Maildir inbox=user pop3=off\n")
-    state, mnt = os.path.join(work, "crash-state"), os.path.join(work, "crash-mail")
+    old, map_path, state, mnt = one_account(work, "crash")
     before_bodies = {m["uid"]: m["sha256_lf"]
                      for m in harness.show(mboxfs, os.path.join(old, "user"))["messages"]}
     mount = harness.Mount(mboxfs, map_path, state, mnt)
@@ -152,13 +157,7 @@ def crash_test(mboxfs, work, results):
 
 
 def concurrency_test(mboxfs, work, results):
-    old = os.path.join(work, "conc-old")
-    os.makedirs(old)
-    old_mbox(os.path.join(old, "user"))
-    map_path = os.path.join(old, "accounts.map")
-    with open(map_path, "w") as f:
-        f.write("user/Maildir inbox=user pop3=off\n")
-    state, mnt = os.path.join(work, "conc-state"), os.path.join(work, "conc-mail")
+    _, map_path, state, mnt = one_account(work, "conc")
     mount = harness.Mount(mboxfs, map_path, state, mnt)
     errors, appended = [], []
     expunge = list(range(2, COUNT + 1, 3))
