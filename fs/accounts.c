@@ -57,6 +57,7 @@ static struct folder *new_folder(struct account_rt *acct, const char *uw_name, c
 		return NULL;
 	f->acct = acct;
 	pthread_mutex_init(&f->lock, NULL);
+	pthread_mutex_init(&f->move_lock, NULL);
 	f->mbox_path = strdup(mbox);
 	f->dirpath = strdup(dirpath);
 	if (asprintf(&f->key, "%s:%s", acct->a->maildir, uw_name) < 0)
@@ -77,6 +78,8 @@ static struct folder *new_folder(struct account_rt *acct, const char *uw_name, c
 	f->id = (uint32_t)fs.nfolders;
 	fs.folders[fs.nfolders++] = f;
 	pthread_mutex_unlock(&fs.lock);
+	f->next_in_account = acct->folders; /* under acct->lock (account_ready) */
+	acct->folders = f;
 	return f;
 }
 
@@ -260,6 +263,19 @@ int folder_load(struct folder *f)
 	int r = f->loaded > 0 ? 0 : -EIO;
 	pthread_mutex_unlock(&f->lock);
 	return r;
+}
+
+void folder_unload(struct folder *f)
+{
+	pthread_mutex_lock(&f->lock);
+	if (f->loaded > 0)
+		mbx_close(&f->file);
+	free(f->by_uid), free(f->hidden), free(f->kept), free(f->uiddb), free(f->kwlist);
+	f->by_uid = NULL, f->hidden = f->kept = NULL, f->uiddb = f->kwlist = NULL;
+	f->by_uid_cap = f->uiddb_len = f->kwlist_len = 0;
+	f->control_hidden = 0;
+	f->loaded = 0;
+	pthread_mutex_unlock(&f->lock);
 }
 
 size_t folder_message_name(const struct folder *f, uint32_t index, char *buf)

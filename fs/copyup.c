@@ -34,8 +34,7 @@ static void write_piece(const char *bytes, size_t len, void *arg)
 	}
 }
 
-/* Writes the contents and attributes of id to fd. */
-static int fill(fuse_ino_t id, int fd)
+int copy_up_fill(fuse_ino_t id, int fd)
 {
 	struct folder *f = folder_by_id(vid_folder(id));
 	struct writer w = {fd, 0};
@@ -62,22 +61,29 @@ static int fill(fuse_ino_t id, int fd)
 	if (w.err)
 		return -w.err;
 	if (fchown(fd, f->acct->uid, f->acct->gid) < 0 || fchmod(fd, 0600) < 0 ||
-	    futimens(fd, times) < 0 || fsync(fd) < 0)
+	    futimens(fd, times) < 0)
 		return -errno;
 	return 0;
 }
 
-int copy_up(fuse_ino_t id, struct inode *dir, const char *name, unsigned int flags)
+void copy_up_tmp_name(char buf[64])
 {
 	static atomic_uint counter;
+	snprintf(buf, 64, ".mboxfs-copyup.%d.%u", getpid(), atomic_fetch_add(&counter, 1));
+}
+
+int copy_up(fuse_ino_t id, struct inode *dir, const char *name, unsigned int flags)
+{
 	char tmp[64];
 	if (flags & ~RENAME_NOREPLACE)
 		return -EINVAL; /* RENAME_EXCHANGE needs an upper file on both sides */
-	snprintf(tmp, sizeof tmp, ".mboxfs-copyup.%d.%u", getpid(), atomic_fetch_add(&counter, 1));
+	copy_up_tmp_name(tmp);
 	int fd = openat(dir->fd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -errno;
-	int r = fill(id, fd);
+	int r = copy_up_fill(id, fd);
+	if (r == 0 && fsync(fd) < 0)
+		r = -errno;
 	if (close(fd) < 0 && r == 0)
 		r = -errno;
 	if (r == 0 && renameat2(dir->fd, tmp, dir->fd, name, flags) < 0)
@@ -91,5 +97,46 @@ int copy_up(fuse_ino_t id, struct inode *dir, const char *name, unsigned int fla
 		r = -errno;
 	if (dfd >= 0)
 		close(dfd);
+	return r;
+}
+
+/* 1 if two maildir names have the same key (the part before the last ':'). */
+static int same_key(const char *a, const char *b)
+{
+	const char *ca = strrchr(a, ':'), *cb = strrchr(b, ':');
+	size_t la = ca ? (size_t)(ca - a) : strlen(a), lb = cb ? (size_t)(cb - b) : strlen(b);
+	return la == lb && !memcmp(a, b, la);
+}
+
+int copy_up_rename(fuse_ino_t id, const char *name, struct inode *newdir, const char *newname,
+                   unsigned int flags)
+{
+	struct folder *f = folder_by_id(vid_folder(id));
+	if (!f)
+		return -ENOENT;
+	if (vid_kind(id) != VK_MESSAGE) {
+		int r =
+		    control_hidden(f, vid_kind(id)) ? -ENOENT : copy_up(id, newdir, newname, flags);
+		return r ? r : whiteout_control(f, vid_kind(id));
+	}
+	/* a flag change keeps the message in this cur/ under its key */
+	char done =
+	    newdir->role == ROLE_CUR && newdir->folder == f && same_key(name, newname) ? 'k' : 'u';
+	char *target = NULL;
+	uint32_t index = vid_index(id);
+	if (!newdir->path || asprintf(&target, "%s/%s", newdir->path, newname) < 0)
+		return -ENOMEM;
+	/* under move_lock: two renames, or a rename and an expunge, of one
+	 * message must not both happen */
+	pthread_mutex_lock(&f->move_lock);
+	int r = message_hidden(f, index) ? -ENOENT : 0;
+	if (r == 0)
+		r = whiteout_move_intents(f, 1, &index, done, (const char *const *)&target);
+	if (r == 0)
+		r = copy_up(id, newdir, newname, flags);
+	if (r == 0)
+		r = whiteout_moved(f, 1, &index, done);
+	pthread_mutex_unlock(&f->move_lock);
+	free(target);
 	return r;
 }

@@ -11,6 +11,12 @@
 #ifndef MBOXFS_FS_H
 #define MBOXFS_FS_H
 
+/* On the mount, a virtual object (an old message not yet in the upper tree,
+ * a generated control file) has bit 63 of its inode number set; setting this
+ * extended attribute on it writes it to the upper tree under its own name. */
+#define MBOXFS_VIRTUAL_INO       (1ULL << 63)
+#define MBOXFS_MATERIALIZE_XATTR "user.mboxfs.materialize"
+
 struct fs_config {
 	const char *map_path;
 	const char *state_dir;
@@ -23,5 +29,12 @@ struct fs_config {
 
 /* Returns the process exit status. */
 int fs_main(const struct fs_config *cfg);
+
+/* `mboxfs materialize --offline`: without a mount, writes every object the
+ * mount would show at cfg->upper_dir (Courier's mail root, with whatever a
+ * mount left there) as real files, with jobs threads; a progress line on
+ * stderr when progress is set. Resumable after an interruption. Returns the
+ * process exit status. */
+int fs_materialize_offline(const struct fs_config *cfg, int jobs, int progress);
 
 #endif

@@ -17,13 +17,14 @@
 #include <fuse_lowlevel.h>
 
 #include "account_map.h"
+#include "fs.h"
 #include "store.h"
 
 #include <pthread.h>
 #include <stdint.h>
 #include <sys/stat.h>
 
-#define VIRTUAL_BIT (1ULL << 63)
+#define VIRTUAL_BIT MBOXFS_VIRTUAL_INO
 
 enum vkind {
 	VK_MESSAGE = 1,    /* cur/<stable name> */
@@ -54,8 +55,10 @@ struct folder {
 	char *dirpath;  /* the folder's directory, relative to the upper root */
 	int pop3_names; /* INBOX with uw-ipop3d names */
 
-	pthread_mutex_t lock; /* guards loading and the generated files */
-	int loaded;           /* 1 ok, -1 failed (logged once) */
+	pthread_mutex_t lock;      /* guards loading and the generated files */
+	pthread_mutex_t move_lock; /* one copy-up or expunge of a message at a time */
+	struct folder *next_in_account;
+	int loaded; /* 1 ok, -1 failed (logged once) */
 	struct mbx_file file;
 	uint32_t *by_uid; /* open addressing: message index + 1, 0 empty */
 	size_t by_uid_cap;
@@ -74,7 +77,8 @@ struct account_rt {
 	pthread_mutex_t lock;
 	int ready; /* skeleton made, folders known */
 	struct folder *inbox;
-	char *subscribed; /* generated courierimapsubscribed */
+	struct folder *folders; /* all of them, linked by next_in_account */
+	char *subscribed;       /* generated courierimapsubscribed */
 	size_t subscribed_len;
 };
 
@@ -100,6 +104,8 @@ struct fs {
 	double timeout; /* entry/attr timeout of real objects */
 	time_t started; /* times of generated control files */
 	int foreground;
+	struct fuse_session *se; /* NULL without a mount (offline materialize) */
+	int state_lock_fd;       /* flock()ed: one mount or offline run per state */
 
 	pthread_mutex_t lock; /* inodes, places, folders */
 	struct inode root;
@@ -112,6 +118,10 @@ struct fs {
 };
 
 extern struct fs fs;
+
+/* fs_main.c: loads the map, locks the state directory, opens the upper tree
+ * (cfg->upper_dir, else cfg->mountpoint); errors go to stderr after who. */
+int fs_setup(const struct fs_config *cfg, const char *who);
 
 /* inode.c: the table of real objects */
 struct inode *inode_of(fuse_ino_t ino);                 /* NULL for virtual ids */
@@ -128,7 +138,8 @@ int place_add(const char *path, enum role role, struct folder *folder);
 
 /* accounts.c: lazy account set-up and folder loading */
 int account_ready(struct account_rt *acct);
-int folder_load(struct folder *f); /* 0, or -errno */
+int folder_load(struct folder *f);    /* 0, or -errno */
+void folder_unload(struct folder *f); /* frees what folder_load() made */
 struct folder *folder_by_id(uint32_t id);
 const struct mbx_message *folder_message_by_name(struct folder *f, const char *name,
                                                  uint32_t *index);
@@ -139,8 +150,11 @@ int folder_index_of_uid(const struct folder *f, uint32_t uid, uint32_t *index);
 int whiteout_load(struct folder *f); /* at folder load, under f->lock */
 int whiteout_message(struct folder *f, uint32_t index);
 /* done: 'u' (moved away) or 'k' (kept in cur/ under the same key) */
-int whiteout_move_intent(struct folder *f, uint32_t index, char done, const char *target);
-int whiteout_moved(struct folder *f, uint32_t index, char done);
+/* n messages in one durable write each: the intents, targets[i] being the
+ * path of the copy below the upper root, then the done records. */
+int whiteout_move_intents(struct folder *f, size_t n, const uint32_t *indexes, char done,
+                          const char *const *targets);
+int whiteout_moved(struct folder *f, size_t n, const uint32_t *indexes, char done);
 int whiteout_control(struct folder *f, enum vkind kind);
 int message_hidden(const struct folder *f, uint32_t index);
 int control_hidden(const struct folder *f, enum vkind kind);
@@ -152,12 +166,35 @@ int folder_log_lookup(const struct account_rt *acct, const char *uw_name, char *
 int folder_renamed(const char *old_path, const char *new_path);
 int folder_deleted(const char *path);
 /* inode.c */
+/* The node id the kernel knows a real object by, or 0. */
+fuse_ino_t inode_known(dev_t dev, ino_t ino);
 void inode_rename_paths(const char *old_path, const char *new_path);
 /* The path below the upper root of dir's child name (malloc'ed), or NULL. */
 char *inode_child_path(const struct inode *dir, const char *name);
 
 /* copyup.c: a virtual object written as a real file of the upper tree */
+/* Its bytes and attributes (owner, mode 0600, INTERNALDATE as mtime) to fd,
+ * not synced. */
+int copy_up_fill(fuse_ino_t id, int fd);
+/* Through a temporary dot file in dir: filled, fsync()ed, renamed to name
+ * (flags as renameat2), dir fsync()ed. */
 int copy_up(fuse_ino_t id, struct inode *dir, const char *name, unsigned int flags);
+/* A rename of a virtual object (Courier changing flags or moving a message,
+ * or replacing a control file; materialize with newname == name): recorded,
+ * copied up, hidden, each step durable before the next. -ENOENT if it was
+ * expunged or moved meanwhile. */
+int copy_up_rename(fuse_ino_t id, const char *name, struct inode *newdir, const char *newname,
+                   unsigned int flags);
+/* A temporary name in a directory, never a maildir message name. */
+void copy_up_tmp_name(char buf[64]);
+
+/* materialize.c: virtual objects made real under their own names */
+/* One object, for setxattr(MBOXFS_MATERIALIZE_XATTR) on the mount: 0, or -errno.
+ * *dir gets the device and inode of its directory, *name its name. */
+int materialize(fuse_ino_t id, struct stat *dir, char name[256]);
+/* Every virtual object of a folder, messages in synced batches (offline: no
+ * one else changes the folder). Adds to the counts; 0, or -errno (logged). */
+int materialize_folder(struct folder *f, uint64_t *messages, uint64_t *bytes);
 
 /* virtual.c: ids, attributes and contents of virtual objects */
 static inline fuse_ino_t vid_make(enum vkind kind, uint32_t folder, uint32_t index)
@@ -180,6 +217,8 @@ static inline uint32_t vid_index(fuse_ino_t id)
  * such entry. Returns 0 and fills e, or -errno. */
 int virtual_lookup(enum role role, struct folder *f, const char *name, struct fuse_entry_param *e);
 int virtual_stat(fuse_ino_t id, struct stat *st);
+/* The file name of a generated control file ("" for messages). */
+const char *control_file_name(enum vkind kind);
 /* The old message a virtual id names, with its (loaded) folder; NULL with
  * *err = -errno if there is none. */
 const struct mbx_message *virtual_message(fuse_ino_t id, struct folder **f, int *err);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -71,7 +72,23 @@ static int open_upper(const char *dir)
 	return 0;
 }
 
-int fs_main(const struct fs_config *cfg)
+/* One mount or offline run per state directory: both change its logs. */
+static int lock_state(void)
+{
+	char path[PATH_MAX + 8];
+	snprintf(path, sizeof path, "%s/lock", fs.state_dir);
+	fs.state_lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fs.state_lock_fd < 0)
+		return -1;
+	if (flock(fs.state_lock_fd, LOCK_EX | LOCK_NB) < 0) {
+		if (errno == EWOULDBLOCK)
+			errno = EBUSY;
+		return -1;
+	}
+	return 0;
+}
+
+int fs_setup(const struct fs_config *cfg, const char *who)
 {
 	const char *upper = cfg->upper_dir ? cfg->upper_dir : cfg->mountpoint;
 	fs.foreground = cfg->foreground;
@@ -84,32 +101,43 @@ int fs_main(const struct fs_config *cfg)
 		openlog("mboxfs", LOG_PID, LOG_DAEMON);
 
 	if (map_load(&fs.map, cfg->map_path) < 0) {
-		fprintf(stderr, "mboxfs mount: %s\n", fs.map.errors[0]);
-		return 1;
+		fprintf(stderr, "%s: %s\n", who, fs.map.errors[0]);
+		return -1;
 	}
 	for (size_t i = 0; i < fs.map.nerrors; i++)
-		fprintf(stderr, "mboxfs mount: %s (line skipped)\n", fs.map.errors[i]);
+		fprintf(stderr, "%s: %s (line skipped)\n", who, fs.map.errors[i]);
 	/* absolute: the daemon changes to "/" */
 	static char state[PATH_MAX];
 	if ((mkdir(cfg->state_dir, 0700) < 0 && errno != EEXIST) ||
 	    !realpath(cfg->state_dir, state)) {
-		fprintf(stderr, "mboxfs mount: %s: %s\n", cfg->state_dir, strerror(errno));
-		return 1;
+		fprintf(stderr, "%s: %s: %s\n", who, cfg->state_dir, strerror(errno));
+		return -1;
 	}
 	fs.state_dir = state;
+	if (lock_state() < 0) {
+		fprintf(stderr, "%s: state directory %s: %s%s\n", who, state, strerror(errno),
+		        errno == EBUSY ? " (a mount or an offline materialize uses it)" : "");
+		return -1;
+	}
 	/* the upper tree is opened before mounting: by default it is the
 	 * directory the mount will cover */
 	if (open_upper(upper) < 0) {
-		fprintf(stderr, "mboxfs mount: upper tree %s: %s\n", upper, strerror(errno));
-		return 1;
+		fprintf(stderr, "%s: upper tree %s: %s\n", who, upper, strerror(errno));
+		return -1;
 	}
 	if (setup_accounts() < 0) {
-		fprintf(stderr, "mboxfs mount: out of memory\n");
-		return 1;
+		fprintf(stderr, "%s: out of memory\n", who);
+		return -1;
 	}
 	inode_table_init();
 	places_init();
+	return 0;
+}
 
+int fs_main(const struct fs_config *cfg)
+{
+	if (fs_setup(cfg, "mboxfs mount") < 0)
+		return 1;
 	char opts[4096];
 	snprintf(opts, sizeof opts,
 	         "allow_other,default_permissions,fsname=mboxfs,subtype=mboxfs%s%s",
@@ -126,6 +154,7 @@ int fs_main(const struct fs_config *cfg)
 	fuse_opt_free_args(&args); /* the session keeps what it needs */
 	if (!se)
 		return 1;
+	fs.se = se;
 
 	if (fuse_set_signal_handlers(se) != 0)
 		goto out_session;

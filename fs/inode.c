@@ -77,6 +77,18 @@ struct inode *inode_get(int fd, const struct stat *st)
 	return in;
 }
 
+fuse_ino_t inode_known(dev_t dev, ino_t ino)
+{
+	if (dev == fs.root.dev && ino == fs.root.ino)
+		return FUSE_ROOT_ID;
+	pthread_mutex_lock(&fs.lock);
+	struct inode *in = fs.buckets[bucket(dev, ino)];
+	while (in && !(in->dev == dev && in->ino == ino))
+		in = in->next;
+	pthread_mutex_unlock(&fs.lock);
+	return (fuse_ino_t)(uintptr_t)in;
+}
+
 void inode_forget(struct inode *in, uint64_t n)
 {
 	if (in == &fs.root)

@@ -284,9 +284,12 @@ static int remove_virtual(fuse_ino_t id)
 	struct folder *f = folder_by_id(vid_folder(id));
 	if (!f)
 		return -ENOENT;
-	if (vid_kind(id) == VK_MESSAGE)
-		return whiteout_message(f, vid_index(id));
-	return whiteout_control(f, vid_kind(id));
+	if (vid_kind(id) != VK_MESSAGE)
+		return whiteout_control(f, vid_kind(id));
+	pthread_mutex_lock(&f->move_lock); /* not while it is being copied up */
+	int r = message_hidden(f, vid_index(id)) ? -ENOENT : whiteout_message(f, vid_index(id));
+	pthread_mutex_unlock(&f->move_lock);
+	return r;
 }
 
 static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
@@ -336,43 +339,6 @@ static int renamed(struct inode *dir, const char *name, struct inode *newdir, co
 	return r;
 }
 
-/* Renaming an old message (a flag change, or a move to another folder):
- * intent recorded, bytes copied up under the new name, then the virtual one
- * hidden; each step durable before the next, so a crash leaves the message in
- * exactly one place. */
-/* 1 if two maildir names have the same key (the part before the last ':'). */
-static int same_key(const char *a, const char *b)
-{
-	const char *ca = strrchr(a, ':'), *cb = strrchr(b, ':');
-	size_t la = ca ? (size_t)(ca - a) : strlen(a), lb = cb ? (size_t)(cb - b) : strlen(b);
-	return la == lb && !memcmp(a, b, la);
-}
-
-static int rename_virtual(fuse_ino_t id, const char *name, struct inode *newdir,
-                          const char *newname, unsigned int flags)
-{
-	struct folder *f = folder_by_id(vid_folder(id));
-	if (!f)
-		return -ENOENT;
-	if (vid_kind(id) != VK_MESSAGE) {
-		int r = copy_up(id, newdir, newname, flags);
-		return r ? r : whiteout_control(f, vid_kind(id));
-	}
-	/* a flag change keeps the message in this cur/ under its key */
-	char done =
-	    newdir->role == ROLE_CUR && newdir->folder == f && same_key(name, newname) ? 'k' : 'u';
-	char *target = NULL;
-	if (!newdir->path || asprintf(&target, "%s/%s", newdir->path, newname) < 0)
-		return -ENOMEM;
-	int r = whiteout_move_intent(f, vid_index(id), done, target);
-	free(target);
-	if (r == 0)
-		r = copy_up(id, newdir, newname, flags);
-	if (r == 0)
-		r = whiteout_moved(f, vid_index(id), done);
-	return r;
-}
-
 static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
                       const char *newname, unsigned int flags)
 {
@@ -386,7 +352,7 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_
 	if (r == 0 && !(flags & RENAME_EXCHANGE))
 		r = -renamed(dir, name, newdir, newname);
 	else if (r == ENOENT && (id = virtual_id(dir, name)))
-		r = -rename_virtual(id, name, newdir, newname, flags);
+		r = -copy_up_rename(id, name, newdir, newname, flags);
 	fuse_reply_err(req, r);
 }
 

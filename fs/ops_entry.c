@@ -147,6 +147,31 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 	op_getattr(req, ino, fi);
 }
 
+/* `mboxfs materialize` sets MBOXFS_MATERIALIZE_XATTR on each virtual object; no
+ * other extended attribute exists here. */
+static void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
+                        size_t size, int flags)
+{
+	(void)value, (void)size, (void)flags;
+	struct stat dir;
+	char file[256];
+	if (strcmp(name, MBOXFS_MATERIALIZE_XATTR)) {
+		fuse_reply_err(req, ENOTSUP);
+		return;
+	}
+	if (inode_of(ino)) { /* real already */
+		fuse_reply_err(req, 0);
+		return;
+	}
+	int r = materialize(ino, &dir, file);
+	fuse_reply_err(req, -r);
+	/* the kernel still maps the name to the virtual object: make it look
+	 * again (after the reply: it locks the directory) */
+	fuse_ino_t parent = r == 0 ? inode_known(dir.st_dev, dir.st_ino) : 0;
+	if (parent)
+		fuse_lowlevel_notify_inval_entry(fs.se, parent, file, strlen(file));
+}
+
 static void op_readlink(fuse_req_t req, fuse_ino_t ino)
 {
 	struct inode *in = inode_of(ino);
@@ -183,6 +208,7 @@ void ops_entry_fill(struct fuse_lowlevel_ops *ops)
 	ops->forget_multi = op_forget_multi;
 	ops->getattr = op_getattr;
 	ops->setattr = op_setattr;
+	ops->setxattr = op_setxattr;
 	ops->readlink = op_readlink;
 	ops->statfs = op_statfs;
 }

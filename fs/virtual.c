@@ -10,6 +10,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+const char *control_file_name(enum vkind kind)
+{
+	static const char *const names[] = {
+	    [VK_UIDDB] = "courierimapuiddb",
+	    [VK_KEYWORDS] = ":list",
+	    [VK_SUBSCRIBED] = "courierimapsubscribed",
+	    [VK_POP3LIST] = "courierpop3dsizelist",
+	};
+	return kind >= VK_UIDDB && kind <= VK_POP3LIST ? names[kind] : "";
+}
+
 /* Messages pop3d must not list: expunged or moved away, not those whose flags
  * changed (they stay in cur/ under the same key, so keep their UIDL). */
 static char *pop3_sizelist(struct folder *f, size_t *len)
@@ -106,28 +117,28 @@ int virtual_stat(fuse_ino_t id, struct stat *st)
 	return 0;
 }
 
+/* The virtual object shown as name in a directory of that role, or 0: what
+ * virtual_entries() lists, less the check against the upper tree. */
 static fuse_ino_t virtual_id_for(enum role role, struct folder *f, const char *name)
 {
 	uint32_t index;
-	switch (role) {
-	case ROLE_CUR:
-		return folder_message_by_name(f, name, &index) ? vid_make(VK_MESSAGE, f->id, index)
-		                                               : 0;
-	case ROLE_FOLDER:
-		if (!strcmp(name, "courierimapuiddb"))
-			return vid_make(VK_UIDDB, f->id, 0);
-		if (!strcmp(name, "courierpop3dsizelist") && f->pop3_names && folder_load(f) == 0 &&
-		    !control_hidden(f, VK_POP3LIST))
-			return vid_make(VK_POP3LIST, f->id, 0);
-		if (!strcmp(name, "courierimapsubscribed") && f == f->acct->inbox &&
-		    f->acct->subscribed)
-			return vid_make(VK_SUBSCRIBED, f->id, 0);
-		return 0;
-	case ROLE_KEYWORDS:
-		return !strcmp(name, ":list") ? vid_make(VK_KEYWORDS, f->id, 0) : 0;
-	default:
-		return 0;
-	}
+	enum vkind kind = 0;
+	if (role == ROLE_CUR)
+		return folder_message_by_name(f, name, &index) && !message_hidden(f, index)
+		           ? vid_make(VK_MESSAGE, f->id, index)
+		           : 0;
+	if (role == ROLE_FOLDER && !strcmp(name, "courierimapuiddb"))
+		kind = VK_UIDDB;
+	else if (role == ROLE_FOLDER && !strcmp(name, "courierpop3dsizelist") && f->pop3_names)
+		kind = VK_POP3LIST;
+	else if (role == ROLE_FOLDER && !strcmp(name, "courierimapsubscribed") &&
+	         f == f->acct->inbox && f->acct->subscribed)
+		kind = VK_SUBSCRIBED;
+	else if (role == ROLE_KEYWORDS && !strcmp(name, ":list"))
+		kind = VK_KEYWORDS;
+	/* loaded first: what Courier removed is recorded with the folder */
+	return kind && folder_load(f) == 0 && !control_hidden(f, kind) ? vid_make(kind, f->id, 0)
+	                                                               : 0;
 }
 
 int virtual_lookup(enum role role, struct folder *f, const char *name, struct fuse_entry_param *e)

@@ -25,13 +25,6 @@
 #include <string.h>
 #include <unistd.h>
 
-static const char *const control_names[] = {
-    [VK_UIDDB] = "courierimapuiddb",
-    [VK_KEYWORDS] = ":list",
-    [VK_SUBSCRIBED] = "courierimapsubscribed",
-    [VK_POP3LIST] = "courierpop3dsizelist",
-};
-
 static void set_bit(uint8_t *map, uint32_t i)
 {
 	__atomic_fetch_or(&map[i / 8], (uint8_t)(1u << (i % 8)), __ATOMIC_RELEASE);
@@ -55,33 +48,45 @@ static void apply(struct folder *f, const char *line)
 			set_bit(f->hidden, i);
 		}
 	} else if (line[0] == 'c' && line[1] == ' ') {
-		for (unsigned k = 0; k < sizeof control_names / sizeof control_names[0]; k++)
-			if (control_names[k] && !strcmp(line + 2, control_names[k]))
+		for (enum vkind k = VK_UIDDB; k <= VK_POP3LIST; k++)
+			if (!strcmp(line + 2, control_file_name(k)))
 				__atomic_fetch_or(&f->control_hidden, 1u << k, __ATOMIC_RELEASE);
 	}
 }
 
-/* Appends one record durably, then applies it. Caller holds f->lock. */
+/* Appends records (whole lines) durably, then applies them. Caller holds
+ * f->lock. */
+static int append_records(struct folder *f, char *records, size_t len)
+{
+	char path[4096];
+	mbx_state_path(path, sizeof path, fs.state_dir, f->key, "wh");
+	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	int r = 0;
+	errno = 0;
+	if (fd < 0 || write(fd, records, len) != (ssize_t)len || fdatasync(fd) < 0)
+		r = errno ? -errno : -EIO;
+	if (fd >= 0 && close(fd) < 0 && !r)
+		r = -errno;
+	for (char *line = records, *nl;
+	     r == 0 && (nl = memchr(line, '\n', len - (size_t)(line - records))); line = nl + 1) {
+		*nl = '\0';
+		if (line[0] != 'm')
+			apply(f, line);
+	}
+	return r;
+}
+
+/* One record, as append_records. */
 static int append(struct folder *f, const char *fmt, ...)
 {
-	char path[4096], *record = NULL;
+	char *record = NULL;
 	va_list ap;
 	va_start(ap, fmt);
 	int len = vasprintf(&record, fmt, ap);
 	va_end(ap);
 	if (len < 0)
 		return -ENOMEM;
-	mbx_state_path(path, sizeof path, fs.state_dir, f->key, "wh");
-	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-	int r = 0;
-	if (fd < 0 || write(fd, record, (size_t)len) != len || fdatasync(fd) < 0)
-		r = errno ? -errno : -EIO;
-	if (fd >= 0 && close(fd) < 0 && !r)
-		r = -errno;
-	if (r == 0 && record[0] != 'm') {
-		record[len - 1] = '\0';
-		apply(f, record);
-	}
+	int r = append_records(f, record, (size_t)len);
 	free(record);
 	return r;
 }
@@ -147,26 +152,44 @@ int whiteout_message(struct folder *f, uint32_t index)
 	return r;
 }
 
-int whiteout_move_intent(struct folder *f, uint32_t index, char done, const char *target)
+/* Records for n messages in one write: "m" intents when targets is set, else
+ * the done records. */
+static int append_moves(struct folder *f, size_t n, const uint32_t *indexes, char done,
+                        const char *const *targets)
 {
+	size_t cap = 0;
+	for (size_t i = 0; i < n; i++)
+		cap += 16 + (targets ? 5 + strlen(targets[i]) : 0);
+	char *text = malloc(cap + 1), *end = text;
+	if (!text)
+		return -ENOMEM;
 	pthread_mutex_lock(&f->lock);
-	int r = append(f, "m %u %c %s\n", f->file.mb.msgs[index].uid, done, target);
+	for (size_t i = 0; i < n; i++) {
+		uint32_t uid = f->file.mb.msgs[indexes[i]].uid;
+		end += targets ? sprintf(end, "m %u %c %s\n", uid, done, targets[i])
+		               : sprintf(end, "%c %u\n", done, uid);
+	}
+	int r = append_records(f, text, (size_t)(end - text));
 	pthread_mutex_unlock(&f->lock);
+	free(text);
 	return r;
 }
 
-int whiteout_moved(struct folder *f, uint32_t index, char done)
+int whiteout_move_intents(struct folder *f, size_t n, const uint32_t *indexes, char done,
+                          const char *const *targets)
 {
-	pthread_mutex_lock(&f->lock);
-	int r = append(f, "%c %u\n", done, f->file.mb.msgs[index].uid);
-	pthread_mutex_unlock(&f->lock);
-	return r;
+	return append_moves(f, n, indexes, done, targets);
+}
+
+int whiteout_moved(struct folder *f, size_t n, const uint32_t *indexes, char done)
+{
+	return append_moves(f, n, indexes, done, NULL);
 }
 
 int whiteout_control(struct folder *f, enum vkind kind)
 {
 	pthread_mutex_lock(&f->lock);
-	int r = append(f, "c %s\n", control_names[kind]);
+	int r = append(f, "c %s\n", control_file_name(kind));
 	pthread_mutex_unlock(&f->lock);
 	return r;
 }

@@ -6,6 +6,8 @@
 int cmd_show(int argc, char **argv);
 int cmd_index(int argc, char **argv);
 int cmd_mount(int argc, char **argv);
+int cmd_materialize(int argc, char **argv);
+int cmd_status(int argc, char **argv);
 /* The same, called as mount.mboxfs by mount(8): MAP MOUNTPOINT -o OPTIONS. */
 int cmd_mount_helper(int argc, char **argv);
 

@@ -116,3 +116,13 @@ def ok(imap, command):
     if " OK" not in status:
         raise RuntimeError(f"{command}: {status}")
     return status
+
+
+def list_folders(imap, command="LIST", selectable=False):
+    """The folder names a LIST (or LSUB) of everything returns; with
+    selectable, without the \\Noselect ones (parents of a hierarchy)."""
+    status, resp = imap.command(f'{command} "" "*"')
+    if " OK " not in status:
+        raise RuntimeError(status)
+    return {parts[0].decode().strip().rsplit(" ", 1)[1].strip('"') for parts in resp
+            if not (selectable and b"\\Noselect" in parts[0])}

@@ -24,7 +24,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
 import harness  # noqa: E402
-from imap import Imapd, fetch_all, select  # noqa: E402
+from imap import Imapd, fetch_all, list_folders, select  # noqa: E402
 
 
 def instant(date):
@@ -65,15 +65,6 @@ def compare_folder(imap, folder, expected, uidvalidity):
     if want_status not in text:
         problems.append(f"STATUS {text.strip()}, expected {want_status}")
     return problems
-
-
-def listed(imap, command):
-    status, resp = imap.command(f'{command} "" "*"')
-    names = set()
-    for parts in resp:
-        line = parts[0].decode().strip()
-        names.add(line.rsplit(" ", 1)[1].strip('"'))
-    return names
 
 
 def main():
@@ -128,7 +119,7 @@ def main():
                 results.check(f"{maildir} {folder}: {len(exp['messages'])} messages", problems)
 
             imap = Imapd(os.path.join(mnt, "alice/Maildir"))
-            got_list, got_lsub = listed(imap, "LIST"), listed(imap, "LSUB")
+            got_list, got_lsub = list_folders(imap), list_folders(imap, "LSUB")
             imap.close()
             want = {"INBOX", "INBOX.sent-mail", "INBOX.R&AOk-sum&AOk-"}
             results.check("LIST shows every folder", [] if got_list == want else [f"{got_list}"])

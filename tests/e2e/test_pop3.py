@@ -14,35 +14,12 @@ usage: test_pop3.py MBOXFS EXAMPLES_DIR
 """
 import os
 import shutil
-import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
 import harness  # noqa: E402
 from imap import Imapd, ok, select  # noqa: E402
-
-POP3D = "/usr/lib/courier/courier/courierpop3d"
-UIDV = 1700000000
-
-
-def pop3(maildir, commands):
-    """Runs pop3d pre-authenticated; returns {number: uidl} of the last UIDL."""
-    out = subprocess.run([POP3D, maildir], input="".join(c + "\r\n" for c in commands + ["QUIT"]),
-                         capture_output=True, text=True, cwd="/", timeout=60,
-                         env={"PATH": "/usr/bin:/bin", "AUTHENTICATED": "root", "HOME": "/"})
-    uidls = {}
-    for line in out.stdout.replace("\r", "").splitlines():
-        parts = line.split()
-        if len(parts) == 2 and parts[0].isdigit() and not parts[1].isdigit():
-            uidls[int(parts[0])] = parts[1]
-    return uidls
-
-
-def uw_uidls(view, uidvalidity):
-    """What uw-ipop3d printed: non-\\Deleted messages, %08x%08x."""
-    return ["%08x%08x" % (uidvalidity, m["uid"]) for m in view["messages"]
-            if "\\Deleted" not in m["flags"]]
-
+from pop3 import POP3D, pop3, uw_uidls, write_deleted_sample  # noqa: E402
 
 def main():
     mboxfs, examples = sys.argv[1:3]
@@ -55,12 +32,7 @@ def main():
     try:
         tree = harness.Tree(work, examples)
         old, map_path, state, mnt = tree.old, tree.map, tree.state, tree.mnt
-        with open(os.path.join(old, "spool", "carol"), "w") as f:  # one \Deleted message
-            for uid, status in ((1, "RO"), (2, "RO\nX-Status: D"), (3, "O")):
-                f.write(f"From x@example.org Mon Jan  6 10:00:0{uid} 2020\n")
-                if uid == 1:
-                    f.write(f"X-IMAPbase: {UIDV} 3\n")
-                f.write(f"Subject: {uid}\nStatus: {status}\nX-UID: {uid}\n\nbody {uid}\n\n")
+        write_deleted_sample(os.path.join(old, "spool", "carol"))
         with open(map_path, "a") as f:
             f.write("carol/Maildir inbox=spool/carol\n")
             f.write("dave/Maildir inbox=spool/carol pop3=off\n")

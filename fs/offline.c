@@ -1,0 +1,91 @@
+/* offline.c — `mboxfs materialize --offline`: the mount's view written to the
+ * mail root without a mount (the mb2md replacement), accounts shared out to
+ * worker threads. The same code decides what exists as on the mount, so the
+ * result is what a mount over the same state would show. */
+#include "fs.h"
+#include "fs_internal.h"
+
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+struct offline_run {
+	atomic_size_t next, accounts_done, failures;
+	atomic_uint_fast64_t messages, bytes;
+};
+
+static void materialize_account(struct offline_run *run, struct account_rt *acct)
+{
+	if (account_ready(acct) < 0) { /* logged */
+		atomic_fetch_add(&run->failures, 1);
+		return;
+	}
+	for (struct folder *f = acct->folders; f; f = f->next_in_account) {
+		uint64_t messages = 0, bytes = 0;
+		if (materialize_folder(f, &messages, &bytes) < 0)
+			atomic_fetch_add(&run->failures, 1);
+		atomic_fetch_add(&run->messages, messages);
+		atomic_fetch_add(&run->bytes, bytes);
+		folder_unload(f); /* done with it: memory for the next ones */
+	}
+}
+
+static void *worker(void *arg)
+{
+	struct offline_run *run = arg;
+	size_t i;
+	while ((i = atomic_fetch_add(&run->next, 1)) < fs.map.naccounts) {
+		materialize_account(run, &fs.accounts[i]);
+		atomic_fetch_add(&run->accounts_done, 1);
+	}
+	return NULL;
+}
+
+static void report(struct offline_run *run, const char *end)
+{
+	fprintf(stderr, "\rmboxfs materialize: %zu/%zu accounts, %llu messages, %.1f MB%s",
+	        atomic_load(&run->accounts_done), fs.map.naccounts,
+	        (unsigned long long)atomic_load(&run->messages),
+	        (double)atomic_load(&run->bytes) / 1e6, end);
+}
+
+int fs_materialize_offline(const struct fs_config *cfg, int jobs, int progress)
+{
+	struct offline_run run = {0};
+	if (mkdir(cfg->upper_dir, 0755) < 0 && errno != EEXIST) {
+		fprintf(stderr, "mboxfs materialize: %s: %s\n", cfg->upper_dir, strerror(errno));
+		return 1;
+	}
+	if (fs_setup(cfg, "mboxfs materialize") < 0)
+		return 1;
+	pthread_t *threads = calloc((size_t)jobs, sizeof *threads);
+	int started = 0;
+	while (threads && started < jobs &&
+	       pthread_create(&threads[started], NULL, worker, &run) == 0)
+		started++;
+	if (started == 0) {
+		free(threads);
+		fprintf(stderr, "mboxfs materialize: cannot start a thread\n");
+		return 1;
+	}
+	while (progress && atomic_load(&run.accounts_done) < fs.map.naccounts) {
+		report(&run, "");
+		nanosleep(&(struct timespec){0, 500000000}, NULL);
+	}
+	for (int i = 0; i < started; i++)
+		pthread_join(threads[i], NULL);
+	free(threads);
+	if (progress)
+		report(&run, "\n");
+	size_t failures = atomic_load(&run.failures);
+	printf("%llu messages (%.1f MB) of %zu accounts written to %s%s\n",
+	       (unsigned long long)atomic_load(&run.messages),
+	       (double)atomic_load(&run.bytes) / 1e6, fs.map.naccounts, cfg->upper_dir,
+	       failures ? "; some folders failed (see above): run again when fixed" : "");
+	return failures ? 1 : 0;
+}

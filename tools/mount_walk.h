@@ -1,0 +1,37 @@
+/* mount_walk.h — the virtual objects of a mounted mboxfs, found through the
+ * mount itself: in a directory listing, a virtual object (an old message not
+ * yet written to the upper tree, a generated control file) has bit 63 of its
+ * inode number set (fs/fs_internal.h); real files never do.
+ *
+ * Contract: walk_maildir() visits the maildir at path folder by folder (the
+ * INBOX, then each .Folder), and in each the messages of cur/ first, then
+ * courierimapkeywords/:list, then the control files of the folder directory:
+ * the order in which materializing them keeps every file consistent.
+ */
+#ifndef MBOXFS_MOUNT_WALK_H
+#define MBOXFS_MOUNT_WALK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct walk_entry {
+	const char *path; /* the whole path */
+	int is_message;
+	uint64_t size;
+};
+
+/* Returns nonzero to stop the walk. */
+typedef int (*walk_fn)(const struct walk_entry *e, void *arg);
+
+/* 0, or -errno of the first directory that could not be listed (reported on
+ * stderr, the walk goes on), or 1 if fn stopped it. */
+int walk_maildir(const char *path, walk_fn fn, void *arg);
+
+struct account_map;
+
+/* Loads the map and checks that mailroot is where an mboxfs is mounted; says
+ * why not on stderr after who. 0, or -1. */
+int open_mount(const char *who, const char *map_path, const char *mailroot,
+               struct account_map *map);
+
+#endif
