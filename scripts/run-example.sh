@@ -3,7 +3,9 @@
 # users, folders, the UW pseudo message, flags, keywords, subscriptions):
 # installs the packages, builds, indexes the account map, mounts it, lets the
 # real Courier imapd serve every folder, and prints the UIDVALIDITY and UIDs
-# Courier serves next to what the old mbox file says. Then unmounts.
+# Courier serves next to what the old mbox file says, and the UIDLs Courier
+# pop3d prints next to uw-ipop3d's. Then the cutover: mboxfs materialize
+# writes the real maildirs, the mount goes, and plain Courier serves the same.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,7 +20,7 @@ mnt=$work/mail
 mkdir -p "$mnt"
 cleanup() {
 	pkill -x gam_server 2>/dev/null || true # Courier's FAM helper keeps the mount busy
-	grep -q " $mnt " /proc/mounts && fusermount3 -u "$mnt"
+	if grep -q " $mnt " /proc/mounts; then fusermount3 -u "$mnt"; fi
 	rm -rf "$work"
 }
 trap cleanup EXIT
@@ -46,10 +48,33 @@ show_folder() { # maildir imap-name mbox
 			/^\* [0-9]+ FETCH / { sub(/^\* [0-9]+ FETCH /, "     "); print }'
 }
 
+show_uidls() { # maildir: Courier pop3d's UIDLs
+	printf '   Courier pop3d UIDL: %s\n' "$(printf 'UIDL\r\nQUIT\r\n' |
+		env -i PATH=/usr/bin:/bin AUTHENTICATED=root HOME=/ /usr/lib/courier/courier/courierpop3d "$1" 2>/dev/null |
+		tr -d '\r' | awk '/^[0-9]+ [0-9a-zA-Z-]+$/ { printf "%s ", $2 }')"
+}
+
 show_folder "$mnt/alice/Maildir" INBOX "$example/spool/alice"
+uidv=$(grep -aoE '^X-IMAP(base)?: *[0-9]+' "$example/spool/alice" | grep -oE '[0-9]+$')
+printf '   uw-ipop3d printed:  %s\n' "$(grep -aoE '^X-UID: *[0-9]+' "$example/spool/alice" |
+	grep -oE '[0-9]+' | while read -r uid; do printf '%08x%08x ' "$uidv" "$uid"; done)"
+show_uidls "$mnt/alice/Maildir"
 show_folder "$mnt/alice/Maildir" INBOX.sent-mail "$example/home/alice/mail/sent-mail"
 show_folder "$mnt/alice/Maildir" 'INBOX.R&AOk-sum&AOk-' "$example/home/alice/mail/R&AOk-sum&AOk-"
 show_folder "$mnt/bob/Maildir" INBOX "$example/spool/bob"
 show_folder "$mnt/bob/Maildir" INBOX.Archive.2019 "$example/home/bob/Archive/2019"
 echo
 echo "(bob's mboxes carry no UID metadata: mboxfs chose their UIDVALIDITY once and keeps it in the state directory)"
+
+echo
+echo "== the cutover: mboxfs status, mboxfs materialize (in production in the background, with --rate), status"
+"$mboxfs" status --map "$example/accounts.map" "$mnt" || true # exit status 3: something is virtual
+"$mboxfs" materialize --map "$example/accounts.map" "$mnt"
+"$mboxfs" status --map "$example/accounts.map" "$mnt"
+pkill -x gam_server 2>/dev/null || true
+fusermount3 -u "$mnt"
+echo
+echo "== unmounted: $mnt is plain Maildir now, served by Courier alone"
+show_folder "$mnt/alice/Maildir" INBOX "$example/spool/alice"
+show_uidls "$mnt/alice/Maildir"
+show_folder "$mnt/bob/Maildir" INBOX "$example/spool/bob"
