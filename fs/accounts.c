@@ -241,6 +241,21 @@ static void index_uids(struct folder *f)
 	}
 }
 
+/* Temporary files of a crashed copy-up would otherwise stay forever. */
+static void clean_dirs(const struct folder *f)
+{
+	static const char *const subdirs[] = {"", "/cur", "/courierimapkeywords"};
+	for (size_t i = 0; i < 3; i++) {
+		char path[PATH_MAX];
+		snprintf(path, sizeof path, "%s%s", f->dirpath, subdirs[i]);
+		int fd = openat(fs.upper_fd, path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (fd >= 0) {
+			copy_up_clean(fd);
+			close(fd);
+		}
+	}
+}
+
 int folder_load(struct folder *f)
 {
 	pthread_mutex_lock(&f->lock);
@@ -253,6 +268,7 @@ int folder_load(struct folder *f)
 			if (f->file.mb.kind == MBX_KIND_NOT_MAILBOX)
 				fs_log("%s: not a Unix mailbox: folder shown empty", f->mbox_path);
 			index_uids(f);
+			clean_dirs(f);
 			int r = whiteout_load(f);
 			if (r < 0)
 				fs_log("%s: cannot read what was expunged: %s", f->mbox_path,

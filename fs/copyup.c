@@ -6,6 +6,7 @@
  * directory is fsync()ed. Only then is the virtual object hidden. */
 #include "fs_internal.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdatomic.h>
@@ -66,10 +67,31 @@ int copy_up_fill(fuse_ino_t id, int fd)
 	return 0;
 }
 
+#define TMP_PREFIX ".mboxfs-copyup."
+
 void copy_up_tmp_name(char buf[64])
 {
 	static atomic_uint counter;
-	snprintf(buf, 64, ".mboxfs-copyup.%d.%u", getpid(), atomic_fetch_add(&counter, 1));
+	snprintf(buf, 64, TMP_PREFIX "%d.%u", getpid(), atomic_fetch_add(&counter, 1));
+}
+
+void copy_up_clean(int dir_fd)
+{
+	char mine[64];
+	int n = snprintf(mine, sizeof mine, TMP_PREFIX "%d.", getpid());
+	int fd = openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	struct dirent *e;
+	while ((e = readdir(d)))
+		if (!strncmp(e->d_name, TMP_PREFIX, sizeof TMP_PREFIX - 1) &&
+		    strncmp(e->d_name, mine, (size_t)n))
+			unlinkat(fd, e->d_name, 0);
+	closedir(d);
 }
 
 int copy_up(fuse_ino_t id, struct inode *dir, const char *name, unsigned int flags)
@@ -135,7 +157,7 @@ int copy_up_rename(fuse_ino_t id, const char *name, struct inode *newdir, const 
 	if (r == 0)
 		r = copy_up(id, newdir, newname, flags);
 	if (r == 0)
-		r = whiteout_moved(f, 1, &index, done);
+		r = whiteout_moved(f, 1, &index, done, 0);
 	pthread_mutex_unlock(&f->move_lock);
 	free(target);
 	return r;

@@ -151,10 +151,12 @@ int whiteout_load(struct folder *f); /* at folder load, under f->lock */
 int whiteout_message(struct folder *f, uint32_t index);
 /* done: 'u' (moved away) or 'k' (kept in cur/ under the same key) */
 /* n messages in one durable write each: the intents, targets[i] being the
- * path of the copy below the upper root, then the done records. */
+ * path of the copy below the upper root, then the done records (with a "c"
+ * record for each control file kind in the controls bit mask). */
 int whiteout_move_intents(struct folder *f, size_t n, const uint32_t *indexes, char done,
                           const char *const *targets);
-int whiteout_moved(struct folder *f, size_t n, const uint32_t *indexes, char done);
+int whiteout_moved(struct folder *f, size_t n, const uint32_t *indexes, char done,
+                   unsigned controls);
 int whiteout_control(struct folder *f, enum vkind kind);
 int message_hidden(const struct folder *f, uint32_t index);
 int control_hidden(const struct folder *f, enum vkind kind);
@@ -187,6 +189,9 @@ int copy_up_rename(fuse_ino_t id, const char *name, struct inode *newdir, const 
                    unsigned int flags);
 /* A temporary name in a directory, never a maildir message name. */
 void copy_up_tmp_name(char buf[64]);
+/* Removes the temporary files that another process (a run that crashed)
+ * left in a directory. */
+void copy_up_clean(int dir_fd);
 
 /* materialize.c: virtual objects made real under their own names */
 /* One object, for setxattr(MBOXFS_MATERIALIZE_XATTR) on the mount: 0, or -errno.

@@ -4,11 +4,11 @@
  *
  * On a mount, `mboxfs materialize` asks for one object at a time (setxattr,
  * ops_entry.c) and each goes through copy_up_rename() like a flag change. The
- * offline run does a folder at a time, its messages in batches whose files
- * are synced together: temporary files written, the filesystem synced, the
- * intents recorded, the files renamed, the directory synced, the moves
- * recorded. Either way a crash leaves each message in exactly one place
- * (whiteout.c completes or drops an intent on the next load). */
+ * offline run does a folder at a time, its messages and then its control
+ * files in batches whose files are synced together: temporary files written,
+ * the filesystem synced, the intents recorded, the files renamed, the
+ * directories synced, what was done recorded. Either way a crash leaves each message in exactly one
+ * place (whiteout.c completes or drops an intent on the next load). */
 #include "fs_internal.h"
 #include "name.h"
 
@@ -19,8 +19,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#define BATCH_MESSAGES 1024
-#define BATCH_BYTES    (64u << 20)
+#define BATCH_OBJECTS 1024
+#define BATCH_BYTES   (64u << 20)
 
 /* A directory of a folder, as the stand-in for the inode the kernel would
  * pass to a rename: O_PATH fd, path below the upper root, role, folder. */
@@ -50,6 +50,11 @@ static void close_dir(struct inode *dir)
 	free(dir->path);
 }
 
+static enum role role_of(enum vkind kind)
+{
+	return kind == VK_MESSAGE ? ROLE_CUR : kind == VK_KEYWORDS ? ROLE_KEYWORDS : ROLE_FOLDER;
+}
+
 int materialize(fuse_ino_t id, struct stat *dir_st, char name[256])
 {
 	struct folder *f = folder_by_id(vid_folder(id));
@@ -66,11 +71,7 @@ int materialize(fuse_ino_t id, struct stat *dir_st, char name[256])
 	} else
 		snprintf(name, 256, "%s", control_file_name(kind));
 	struct inode dir;
-	r = open_dir(f,
-	             kind == VK_MESSAGE    ? ROLE_CUR
-	             : kind == VK_KEYWORDS ? ROLE_KEYWORDS
-	                                   : ROLE_FOLDER,
-	             &dir);
+	r = open_dir(f, role_of(kind), &dir);
 	if (r < 0)
 		return r;
 	r = fstat(dir.fd, dir_st) < 0 ? -errno
@@ -79,7 +80,7 @@ int materialize(fuse_ino_t id, struct stat *dir_st, char name[256])
 	return r;
 }
 
-/* The virtual objects of one directory: ids, plus names for messages. */
+/* Virtual objects to write, and the directory being listed. */
 struct todo {
 	const struct inode *dir;
 	fuse_ino_t *ids;
@@ -108,19 +109,12 @@ static int collect(const char *name, fuse_ino_t id, void *arg)
 	return 0;
 }
 
-/* What the mount would list in dir and the upper tree lacks; 0 or -errno. */
+/* Adds to t what the mount would list in dir and the upper tree lacks; 0 or
+ * -errno. */
 static int list_virtual(struct folder *f, const struct inode *dir, struct todo *t)
 {
-	memset(t, 0, sizeof *t);
 	t->dir = dir;
 	return virtual_entries(dir->role, f, in_dir, t, collect, t) ? -ENOMEM : 0;
-}
-
-/* Unlinks the temporary files from..n-1 of a failed batch. */
-static void drop_tmp(const struct inode *dir, char (*tmp)[64], size_t from, size_t n)
-{
-	for (size_t i = from; i < n; i++)
-		unlinkat(dir->fd, tmp[i], 0);
 }
 
 static int sync_dir(const struct inode *dir, int whole_fs)
@@ -132,86 +126,108 @@ static int sync_dir(const struct inode *dir, int whole_fs)
 	return r;
 }
 
-/* Messages ids[0..n) of f, all in cur/: one sync of the filesystem, two
- * records and one directory sync for the lot. */
-static int write_batch(struct folder *f, const struct inode *dir, const fuse_ino_t *ids, size_t n)
+/* One object of a batch: its directory, temporary and final names. */
+struct item {
+	const struct inode *dir;
+	char tmp[64];
+	char name[MBX_NAME_MAX];
+};
+
+/* Writes ids[0..n) of f (messages first, then control files), each into its
+ * directory in dirs (by role): one sync of the filesystem, one record of
+ * intents, one sync per directory and one record of what was done for the
+ * lot. */
+static int write_batch(struct folder *f, struct inode *dirs, const fuse_ino_t *ids, size_t n)
 {
-	char(*tmp)[64] = calloc(n, sizeof *tmp);
-	char(*names)[MBX_NAME_MAX] = calloc(n, sizeof *names);
+	struct item *items = calloc(n, sizeof *items);
 	char **targets = calloc(n, sizeof *targets);
 	uint32_t *indexes = calloc(n, sizeof *indexes);
-	size_t written = 0, renamed = 0;
-	int r = tmp && names && targets && indexes ? 0 : -ENOMEM;
-	for (size_t i = 0; r == 0 && i < n; i++, written++) {
-		indexes[i] = vid_index(ids[i]);
-		folder_message_name(f, indexes[i], names[i]);
-		if (asprintf(&targets[i], "%s/%s", dir->path, names[i]) < 0) {
-			targets[i] = NULL;
-			r = -ENOMEM;
-			break;
-		}
-		copy_up_tmp_name(tmp[i]);
-		int fd = openat(dir->fd, tmp[i], O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	size_t written = 0, renamed = 0, nmessages = 0;
+	int r = items && targets && indexes ? 0 : -ENOMEM;
+	for (; r == 0 && written < n; written++) {
+		struct item *it = &items[written];
+		enum vkind kind = vid_kind(ids[written]);
+		it->dir = &dirs[role_of(kind)];
+		if (kind == VK_MESSAGE) {
+			indexes[nmessages] = vid_index(ids[written]);
+			folder_message_name(f, indexes[nmessages], it->name);
+			if (asprintf(&targets[nmessages++], "%s/%s", it->dir->path, it->name) < 0) {
+				targets[--nmessages] = NULL;
+				r = -ENOMEM;
+				break;
+			}
+		} else
+			snprintf(it->name, sizeof it->name, "%s", control_file_name(kind));
+		copy_up_tmp_name(it->tmp);
+		int fd =
+		    openat(it->dir->fd, it->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 		if (fd < 0) {
 			r = -errno;
 			break;
 		}
-		r = copy_up_fill(ids[i], fd);
+		r = copy_up_fill(ids[written], fd);
 		if (close(fd) < 0 && r == 0)
 			r = -errno;
 	}
-	if (r == 0)
-		r = sync_dir(dir, 1); /* the data of every temporary file, in one go */
-	if (r == 0)
-		r = whiteout_move_intents(f, n, indexes, 'k', (const char *const *)targets);
-	for (; r == 0 && renamed < n; renamed++)
-		if (renameat2(dir->fd, tmp[renamed], dir->fd, names[renamed], RENAME_NOREPLACE) < 0)
+	if (r == 0) /* the data of every temporary file, in one go */
+		r = sync_dir(&dirs[ROLE_CUR], 1);
+	if (r == 0 && nmessages)
+		r = whiteout_move_intents(f, nmessages, indexes, 'k', (const char *const *)targets);
+	unsigned dirs_used = 0, controls = 0;
+	for (; r == 0 && renamed < n; renamed++) {
+		const struct item *it = &items[renamed];
+		if (renameat2(it->dir->fd, it->tmp, it->dir->fd, it->name, RENAME_NOREPLACE) < 0)
 			r = -errno;
-	if (tmp)
-		drop_tmp(dir, tmp, renamed, written);
-	int s = renamed ? sync_dir(dir, 0) : 0;
-	if (s == 0 && renamed)
-		s = whiteout_moved(f, renamed, indexes, 'k');
-	for (size_t i = 0; targets && i < n; i++)
+		else {
+			dirs_used |= 1u << it->dir->role;
+			if (vid_kind(ids[renamed]) != VK_MESSAGE)
+				controls |= 1u << vid_kind(ids[renamed]);
+		}
+	}
+	for (size_t i = renamed; items && i < written; i++)
+		unlinkat(items[i].dir->fd, items[i].tmp, 0);
+	int s = 0;
+	for (enum role role = ROLE_FOLDER; s == 0 && role <= ROLE_KEYWORDS; role++)
+		if (dirs_used & (1u << role))
+			s = sync_dir(&dirs[role], 0);
+	if (s == 0 && renamed) /* the renamed messages come first */
+		s = whiteout_moved(f, renamed < nmessages ? renamed : nmessages, indexes, 'k',
+		                   controls);
+	for (size_t i = 0; i < nmessages; i++)
 		free(targets[i]);
-	free(tmp), free(names), free(targets), free(indexes);
+	free(items), free(targets), free(indexes);
 	return r ? r : s;
 }
 
 int materialize_folder(struct folder *f, uint64_t *messages, uint64_t *bytes)
 {
 	int r = folder_load(f); /* an mbox that cannot be read is an error here */
-	struct inode dir;
+	struct inode dirs[ROLE_KEYWORDS + 1];
 	struct todo t = {0};
-	if (r < 0 || (r = open_dir(f, ROLE_CUR, &dir)) < 0)
-		return r;
+	enum role opened = ROLE_FOLDER; /* dirs[ROLE_FOLDER..opened) are open */
+	while (r == 0 && opened <= ROLE_KEYWORDS && (r = open_dir(f, opened, &dirs[opened])) == 0)
+		opened++;
+	/* messages first: the control files describe them */
+	static const enum role order[] = {ROLE_CUR, ROLE_KEYWORDS, ROLE_FOLDER};
+	for (size_t i = 0; r == 0 && i < 3; i++)
+		r = list_virtual(f, &dirs[order[i]], &t);
 	pthread_mutex_lock(&f->move_lock);
-	r = list_virtual(f, &dir, &t);
 	for (size_t from = 0, to; r == 0 && from < t.n; from = to) {
-		uint64_t batch_bytes = 0;
-		for (to = from; to < t.n && to - from < BATCH_MESSAGES && batch_bytes < BATCH_BYTES;
+		uint64_t batch_bytes = 0, batch_messages = 0;
+		for (to = from; to < t.n && to - from < BATCH_OBJECTS && batch_bytes < BATCH_BYTES;
 		     to++)
-			batch_bytes += f->file.mb.msgs[vid_index(t.ids[to])].size;
-		r = write_batch(f, &dir, t.ids + from, to - from);
+			if (vid_kind(t.ids[to]) == VK_MESSAGE) {
+				batch_bytes += f->file.mb.msgs[vid_index(t.ids[to])].size;
+				batch_messages++;
+			}
+		r = write_batch(f, dirs, t.ids + from, to - from);
 		if (r == 0)
-			*messages += to - from, *bytes += batch_bytes;
+			*messages += batch_messages, *bytes += batch_bytes;
 	}
 	pthread_mutex_unlock(&f->move_lock);
 	free(t.ids);
-	close_dir(&dir);
-	/* then the control files, which describe the messages */
-	static const enum role control_dirs[] = {ROLE_KEYWORDS, ROLE_FOLDER};
-	for (size_t d = 0; r == 0 && d < 2; d++) {
-		char name[256];
-		struct stat st;
-		if ((r = open_dir(f, control_dirs[d], &dir)) < 0)
-			break;
-		r = list_virtual(f, &dir, &t);
-		for (size_t i = 0; r == 0 && i < t.n; i++)
-			r = materialize(t.ids[i], &st, name);
-		free(t.ids);
-		close_dir(&dir);
-	}
+	while (opened-- > ROLE_FOLDER)
+		close_dir(&dirs[opened]);
 	if (r < 0)
 		fs_log("%s: cannot materialize %s: %s", f->acct->a->maildir, f->dirpath,
 		       strerror(-r));

@@ -152,15 +152,15 @@ int whiteout_message(struct folder *f, uint32_t index)
 	return r;
 }
 
-/* Records for n messages in one write: "m" intents when targets is set, else
- * the done records. */
+/* Records in one write: for n messages, "m" intents when targets is set, else
+ * the done records, then a "c" record per kind in controls. */
 static int append_moves(struct folder *f, size_t n, const uint32_t *indexes, char done,
-                        const char *const *targets)
+                        const char *const *targets, unsigned controls)
 {
-	size_t cap = 0;
+	size_t cap = 64 * (VK_POP3LIST + 1);
 	for (size_t i = 0; i < n; i++)
 		cap += 16 + (targets ? 5 + strlen(targets[i]) : 0);
-	char *text = malloc(cap + 1), *end = text;
+	char *text = malloc(cap), *end = text;
 	if (!text)
 		return -ENOMEM;
 	pthread_mutex_lock(&f->lock);
@@ -169,6 +169,9 @@ static int append_moves(struct folder *f, size_t n, const uint32_t *indexes, cha
 		end += targets ? sprintf(end, "m %u %c %s\n", uid, done, targets[i])
 		               : sprintf(end, "%c %u\n", done, uid);
 	}
+	for (enum vkind k = VK_UIDDB; k <= VK_POP3LIST; k++)
+		if (controls & (1u << k))
+			end += sprintf(end, "c %s\n", control_file_name(k));
 	int r = append_records(f, text, (size_t)(end - text));
 	pthread_mutex_unlock(&f->lock);
 	free(text);
@@ -178,12 +181,13 @@ static int append_moves(struct folder *f, size_t n, const uint32_t *indexes, cha
 int whiteout_move_intents(struct folder *f, size_t n, const uint32_t *indexes, char done,
                           const char *const *targets)
 {
-	return append_moves(f, n, indexes, done, targets);
+	return append_moves(f, n, indexes, done, targets, 0);
 }
 
-int whiteout_moved(struct folder *f, size_t n, const uint32_t *indexes, char done)
+int whiteout_moved(struct folder *f, size_t n, const uint32_t *indexes, char done,
+                   unsigned controls)
 {
-	return append_moves(f, n, indexes, done, NULL);
+	return append_moves(f, n, indexes, done, NULL, controls);
 }
 
 int whiteout_control(struct folder *f, enum vkind kind)

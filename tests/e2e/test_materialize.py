@@ -39,11 +39,11 @@ def write_big_inbox(path, count=300, body_bytes=10000):
             f.write(("line %d " % i + "x" * 70 + "\n") * (body_bytes // 80) + "\n")
 
 
-def listing(root):
+def listing(root, accounts=ACCOUNTS):
     """{path below root: (mode, size, sha256, mtime of a message or None)} of
     every file of the accounts' maildirs."""
     out = {}
-    for account in ACCOUNTS:
+    for account in accounts:
         for dirpath, _, filenames in os.walk(os.path.join(root, account)):
             for name in filenames:
                 path = os.path.join(dirpath, name)
@@ -172,6 +172,37 @@ def after_materialization_pop3(root, uidls_before, problems):
         problems.append(f"UIDL {sorted(before.values())}, expected {uidls_before}")
 
 
+def killed_offline_runs(mboxfs, work, mbox):
+    """materialize --offline of 100 accounts killed (SIGKILL) five times at
+    growing delays, then run to the end: returns (problems, the tree, what a
+    mount over the same state shows)."""
+    accounts = [f"k{i}/Maildir" for i in range(100)]
+    map_path, state = os.path.join(work, "killed.map"), os.path.join(work, "killed-state")
+    with open(map_path, "w") as f:
+        f.writelines(f"{a} inbox={mbox}\n" for a in accounts)
+    harness.index(mboxfs, map_path, state)
+    pristine = state + "-pristine"
+    shutil.copytree(state, pristine)
+    root = os.path.join(work, "killed-root")
+    cmd = [mboxfs, "materialize", "--offline", "--jobs", "2", "--map", map_path, "--state", state,
+           root]
+    for delay in (0.02, 0.05, 0.1, 0.2, 0.4):
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(delay)
+        proc.kill()
+        proc.wait()
+    last = run(cmd)
+    problems = [] if last.returncode == 0 else [f"exit {last.returncode}: {last.stderr}"]
+    upper = os.path.join(work, "killed-upper")
+    os.mkdir(upper)
+    mount = harness.Mount(mboxfs, map_path, pristine, os.path.join(work, "killed-mnt"), upper=upper)
+    try:
+        shown = listing(mount.mountpoint, accounts)
+    finally:
+        mount.stop()
+    return problems + diff("file", shown, listing(root, accounts))
+
+
 def main():
     mboxfs, examples = sys.argv[1:3]
     harness.require_environment()
@@ -287,6 +318,9 @@ def main():
                       diff("account", mount_pop3, offline_pop3) +
                       [f"{a}: {offline_pop3[a]} lacks uw-ipop3d's {uw[a]}" for a in uw
                        if not set(uw[a]) <= set(offline_pop3[a])])
+        results.check("materialize --offline killed five times, then run again: what the mount "
+                      "shows, no duplicate, no temporary file",
+                      killed_offline_runs(mboxfs, work, os.path.join(old, "spool", "alice")))
         results.check("the old mboxes are byte-identical",
                       [] if harness.tree_checksum(old) == sources else ["sources changed"])
     finally:
