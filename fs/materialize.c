@@ -229,7 +229,7 @@ int materialize_folder(struct folder *f, uint64_t *messages, uint64_t *bytes)
 	while (opened-- > ROLE_FOLDER)
 		close_dir(&dirs[opened]);
 	if (r < 0)
-		fs_log("%s: cannot materialize %s: %s", f->acct->a->maildir, f->dirpath,
-		       strerror(-r));
+		fs_log("%s %s: not written: %s", f->acct->a->maildir, f->uw_name,
+		       f->loaded < 0 ? "its mbox cannot be read (see above)" : strerror(-r));
 	return r;
 }

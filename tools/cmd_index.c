@@ -194,7 +194,6 @@ int cmd_index(int argc, char **argv)
 	const char *map_path = NULL, *state = NULL;
 	long jobs = sysconf(_SC_NPROCESSORS_ONLN);
 	int json = 0, c, status = 0;
-	char *end;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
 		case 'm':
@@ -210,12 +209,8 @@ int cmd_index(int argc, char **argv)
 			}
 			break;
 		case 'j':
-			jobs = strtol(optarg, &end, 10);
-			if (*end || jobs < 1 || jobs > 256) {
-				fprintf(stderr,
-				        "mboxfs index: --jobs takes a number from 1 to 256\n");
+			if (parse_jobs(optarg, "mboxfs index", &jobs) < 0)
 				return 2;
-			}
 			break;
 		case 'J':
 			json = 1;

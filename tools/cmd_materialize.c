@@ -143,12 +143,8 @@ int cmd_materialize(int argc, char **argv)
 			}
 			break;
 		case 'j':
-			jobs = strtol(optarg, &end, 10);
-			if (*end || jobs < 1 || jobs > 256) {
-				fputs("mboxfs materialize: --jobs takes a number from 1 to 256\n",
-				      stderr);
+			if (parse_jobs(optarg, "mboxfs materialize", &jobs) < 0)
 				return 2;
-			}
 			break;
 		case 'q':
 			quiet = 1;
@@ -174,7 +170,7 @@ int cmd_materialize(int argc, char **argv)
 	}
 	if (offline) {
 		cfg.upper_dir = argv[optind];
-		return fs_materialize_offline(&cfg, jobs < 1 ? 1 : (int)jobs, !quiet && isatty(2));
+		return fs_materialize_offline(&cfg, (int)jobs, !quiet && isatty(2));
 	}
 	return materialize_online(cfg.map_path, argv[optind], rate, quiet);
 }

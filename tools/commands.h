@@ -15,4 +15,7 @@ int cmd_mount_helper(int argc, char **argv);
  * Must run before any thread starts. Returns 0, or -1 if zone is unknown. */
 int set_source_tz(const char *zone);
 
+/* --jobs N: 1 to 256; says why not on stderr after who. 0, or -1. */
+int parse_jobs(const char *arg, const char *who, long *jobs);
+
 #endif

@@ -48,6 +48,17 @@ int set_source_tz(const char *zone)
 	return 0;
 }
 
+int parse_jobs(const char *arg, const char *who, long *jobs)
+{
+	char *end;
+	*jobs = strtol(arg, &end, 10);
+	if (*end || *jobs < 1 || *jobs > 256) {
+		fprintf(stderr, "%s: --jobs takes a number from 1 to 256\n", who);
+		return -1;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *self = strrchr(argv[0], '/');
