@@ -1,9 +1,10 @@
 /* copyup.c — a virtual object becomes a real file of the upper tree when
- * Courier renames it (a flag change, a move to another folder): the served
- * bytes go to a temporary dot file in the target directory (Courier ignores
- * names that start with '.'), which gets the owner, mode 0600 and the
- * INTERNALDATE as mtime, is fsync()ed, renamed to the new name, and the
- * directory is fsync()ed. Only then is the virtual object hidden. */
+ * Courier renames it (a flag change, a move to another folder) or materialize
+ * asks for it (materialize.c): the served bytes go to a temporary dot file in
+ * the target directory (Courier ignores names that start with '.'), which gets
+ * the owner, mode 0600 and the INTERNALDATE as mtime, is fsync()ed, renamed to
+ * the new name, and the directory is fsync()ed. Only then is the virtual
+ * object hidden. */
 #include "fs_internal.h"
 
 #include <dirent.h>
