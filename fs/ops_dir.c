@@ -25,6 +25,7 @@ struct dir_handle {
 	size_t n, cap;
 	char **upper; /* hash set of upper names, to hide shadowed virtual ones */
 	size_t upper_cap;
+	int by_key; /* cur/: a real file hides the message with its key */
 };
 
 static int push(struct dir_handle *d, const char *name, fuse_ino_t vid, ino_t ino,
@@ -44,18 +45,56 @@ static int push(struct dir_handle *d, const char *name, fuse_ino_t vid, ino_t in
 	return 0;
 }
 
-static size_t name_hash(const char *name, size_t cap)
+/* What of a name must match: all of it, or in cur/ the maildir key (the part
+ * before the last ':'), since a flag change renames the file. */
+static size_t match_len(const struct dir_handle *d, const char *name)
 {
-	return (size_t)XXH3_64bits(name, strlen(name)) & (cap - 1);
+	const char *colon = d->by_key ? strrchr(name, ':') : NULL;
+	return colon ? (size_t)(colon - name) : strlen(name);
 }
 
-static int in_upper(const char *name, void *arg)
+static size_t name_hash(const struct dir_handle *d, const char *name)
 {
-	const struct dir_handle *d = arg;
-	for (size_t h = name_hash(name, d->upper_cap); d->upper[h];
-	     h = (h + 1) & (d->upper_cap - 1))
-		if (!strcmp(d->upper[h], name))
+	return (size_t)XXH3_64bits(name, match_len(d, name)) & (d->upper_cap - 1);
+}
+
+static int in_upper(const struct dir_handle *d, const char *name)
+{
+	size_t len = match_len(d, name);
+	for (size_t h = name_hash(d, name); d->upper[h]; h = (h + 1) & (d->upper_cap - 1))
+		if (match_len(d, d->upper[h]) == len && !memcmp(d->upper[h], name, len))
 			return 1;
+	return 0;
+}
+
+static int none_in_upper(const char *name, void *arg)
+{
+	(void)name, (void)arg;
+	return 0;
+}
+
+/* Drops the virtual entries [0, nvirtual) that a real entry shadows. */
+static int drop_shadowed(struct dir_handle *d, size_t nvirtual)
+{
+	d->upper_cap = 16;
+	while (d->upper_cap < (d->n - nvirtual) * 2)
+		d->upper_cap <<= 1;
+	if (!(d->upper = calloc(d->upper_cap, sizeof *d->upper)))
+		return -1;
+	for (size_t i = nvirtual; i < d->n; i++) {
+		size_t h = name_hash(d, d->entries[i].name);
+		while (d->upper[h])
+			h = (h + 1) & (d->upper_cap - 1);
+		d->upper[h] = d->entries[i].name;
+	}
+	size_t kept = 0;
+	for (size_t i = 0; i < d->n; i++) {
+		if (i < nvirtual && in_upper(d, d->entries[i].name))
+			free(d->entries[i].name);
+		else
+			d->entries[kept++] = d->entries[i];
+	}
+	d->n = kept;
 	return 0;
 }
 
@@ -94,24 +133,18 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		fuse_reply_err(req, err);
 		return;
 	}
+	/* The virtual entries before the real ones: a copy-up makes its file
+	 * real before it hides the virtual one, so the listing has one of the
+	 * two, never neither (nor both: a flag change keeps the key). */
+	d->by_key = in->role == ROLE_CUR;
+	int failed = virtual_entries(in->role, in->folder, none_in_upper, NULL, push_virtual, d);
+	size_t nvirtual = d->n;
 	struct dirent *e;
-	int failed = 0;
 	while (!failed && (e = readdir(dp)))
 		failed = push(d, e->d_name, 0, e->d_ino, e->d_type) < 0;
 	closedir(dp);
-	d->upper_cap = 16;
-	while (d->upper_cap < d->n * 2)
-		d->upper_cap <<= 1;
-	if (!failed && !(d->upper = calloc(d->upper_cap, sizeof *d->upper)))
-		failed = 1;
-	for (size_t i = 0; !failed && i < d->n; i++) {
-		size_t h = name_hash(d->entries[i].name, d->upper_cap);
-		while (d->upper[h])
-			h = (h + 1) & (d->upper_cap - 1);
-		d->upper[h] = d->entries[i].name;
-	}
-	if (!failed && virtual_entries(in->role, in->folder, in_upper, d, push_virtual, d))
-		failed = 1;
+	if (!failed)
+		failed = drop_shadowed(d, nvirtual);
 	if (failed) {
 		free_handle(d);
 		fuse_reply_err(req, ENOMEM);

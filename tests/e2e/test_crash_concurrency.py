@@ -7,7 +7,11 @@
   written, and Courier sees the same UIDVALIDITY;
 - concurrency: four Courier imapd processes on one mailbox at once (one
   expunging, one flagging, one appending, one fetching): no errors, and the end
-  state is exactly the sum of what they did, with no duplicate UID.
+  state is exactly the sum of what they did, with no duplicate UID;
+- flag changes while two other sessions rescan the folder, with the disk kept
+  busy (slow syncs widen any window in which a listing shows a message twice
+  or not at all): every message keeps its UID; and, made by hand, the state in
+  the middle of such a copy-up lists the message once.
 
 The old mailbox is generated here: 240 messages with UW metadata.
 usage: test_crash_concurrency.py MBOXFS
@@ -233,6 +237,89 @@ def concurrency_test(mboxfs, work, results):
     results.check("four Courier sessions at once: exact end state, no errors", problems)
 
 
+def rescan_test(mboxfs, work, results):
+    _, map_path, state, mnt = one_account(work, "rescan")
+    mount = harness.Mount(mboxfs, map_path, state, mnt)
+    errors, done = [], threading.Event()
+
+    def session(work_fn):
+        try:
+            imap = Imapd(os.path.join(mnt, "user/Maildir"))
+            select(imap, "INBOX", examine=False)
+            work_fn(imap)
+            imap.close()
+        except Exception as e:  # noqa: BLE001 - any failure is a test failure
+            errors.append(repr(e))
+        finally:
+            done.set()
+
+    def flagger(imap):
+        for uid in range(1, COUNT + 1):
+            status, _ = imap.command(f"UID STORE {uid} +FLAGS.SILENT (\\Flagged)")
+            if " OK " not in status:
+                errors.append(status)
+
+    def rescanner(imap):
+        while not done.is_set():
+            imap.command("NOOP")
+
+    def disk_load(n):
+        chunk = b"\0" * (20 << 20)
+        while not done.is_set():
+            with open(os.path.join(work, f"load{n}"), "wb") as f:
+                f.write(chunk)
+                os.fsync(f.fileno())
+
+    try:
+        threads = [threading.Thread(target=session, args=(fn,))
+                   for fn in (flagger, rescanner, rescanner)]
+        threads += [threading.Thread(target=disk_load, args=(n,)) for n in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=300)
+        _, msgs = served(mnt)
+    finally:
+        mount.stop()
+        for n in range(2):
+            os.unlink(os.path.join(work, f"load{n}"))
+    problems = list(errors[:5])
+    if set(msgs) != set(range(1, COUNT + 1)):
+        problems.append(f"UIDs: missing {sorted(set(range(1, COUNT + 1)) - set(msgs))[:10]}, "
+                        f"extra {sorted(set(msgs) - set(range(1, COUNT + 1)))[:10]}")
+    problems += [f"UID {uid}: flag lost" for uid, (flags, _) in msgs.items()
+                 if "\\Flagged" not in flags][:5]
+    results.check("flag changes while two sessions rescan, disk busy: every UID kept", problems)
+
+
+def shadow_test(mboxfs, work, results):
+    """The state in the middle of a flag change, made by hand: the upper tree
+    already has the message under its new name, the virtual one is not hidden
+    yet. The listing must show the message once, under the real name, and
+    Courier must keep its UID (DESIGN.md: the key decides)."""
+    _, map_path, state, mnt = one_account(work, "shadow")
+    upper = os.path.join(work, "shadow-upper")
+    os.mkdir(upper)
+    mount = harness.Mount(mboxfs, map_path, state, mnt, upper=upper)
+    try:
+        cur = os.path.join(mnt, "user/Maildir/cur")
+        name = sorted(os.listdir(cur))[0]
+        key = name.rsplit(":", 1)[0]
+        with open(os.path.join(cur, name), "rb") as f:
+            body = f.read()
+        real = key + ":2,FS"
+        with open(os.path.join(upper, "user/Maildir/cur", real), "wb") as f:
+            f.write(body)
+        listed = [n for n in os.listdir(cur) if n.rsplit(":", 1)[0] == key]
+        _, msgs = served(mnt)
+    finally:
+        mount.stop()
+    problems = [] if listed == [real] else [f"listed {listed}"]
+    if set(msgs) != set(range(1, COUNT + 1)):
+        problems.append(f"UIDs: extra {sorted(set(msgs) - set(range(1, COUNT + 1)))[:10]}")
+    results.check("a real file with a message's key hides the virtual one", problems)
+
+
 def main():
     mboxfs = sys.argv[1]
     harness.require_environment()
@@ -241,8 +328,10 @@ def main():
     try:
         crash_test(mboxfs, work, results)
         concurrency_test(mboxfs, work, results)
+        rescan_test(mboxfs, work, results)
+        shadow_test(mboxfs, work, results)
     finally:
-        for mnt in ("crash-mail", "conc-mail"):
+        for mnt in ("crash-mail", "conc-mail", "rescan-mail", "shadow-mail"):
             subprocess.run(["fusermount3", "-uz", os.path.join(work, mnt)],
                            stderr=subprocess.DEVNULL, check=False)
         shutil.rmtree(work, ignore_errors=True)
