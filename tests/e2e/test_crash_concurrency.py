@@ -79,6 +79,17 @@ def served(mnt):
     return uidv, msgs
 
 
+def imap_session(mnt, work_fn, errors):
+    """work_fn(imap) in a session on the INBOX; any failure goes to errors."""
+    try:
+        imap = Imapd(os.path.join(mnt, "user/Maildir"))
+        select(imap, "INBOX", examine=False)
+        work_fn(imap)
+        imap.close()
+    except Exception as e:  # noqa: BLE001 - any failure is a test failure
+        errors.append(repr(e))
+
+
 def crash_test(mboxfs, work, results):
     old, map_path, state, mnt = one_account(work, "crash")
     before_bodies = {m["uid"]: m["sha256_lf"]
@@ -168,13 +179,7 @@ def concurrency_test(mboxfs, work, results):
     flag = [u for u in range(1, COUNT + 1) if u % 3 == 0]
 
     def session(work_fn):
-        try:
-            imap = Imapd(os.path.join(mnt, "user/Maildir"))
-            select(imap, "INBOX", examine=False)
-            work_fn(imap)
-            imap.close()
-        except Exception as e:  # noqa: BLE001 - any failure is a test failure
-            errors.append(repr(e))
+        imap_session(mnt, work_fn, errors)
 
     def expunger(imap):
         for uid in expunge:
@@ -243,15 +248,8 @@ def rescan_test(mboxfs, work, results):
     errors, done = [], threading.Event()
 
     def session(work_fn):
-        try:
-            imap = Imapd(os.path.join(mnt, "user/Maildir"))
-            select(imap, "INBOX", examine=False)
-            work_fn(imap)
-            imap.close()
-        except Exception as e:  # noqa: BLE001 - any failure is a test failure
-            errors.append(repr(e))
-        finally:
-            done.set()
+        imap_session(mnt, work_fn, errors)
+        done.set()
 
     def flagger(imap):
         for uid in range(1, COUNT + 1):
