@@ -121,9 +121,21 @@ static void read_virtual(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
                          struct fuse_file_info *fi)
 {
 	if (vid_kind(ino) != VK_MESSAGE) {
+		/* replied from a copy: once the kernel has the reply it may send
+		 * RELEASE, which another thread serves by freeing the handle while
+		 * this one is still returning from writev() (AddressSanitizer
+		 * checks the buffer only then, and aborted the daemon) */
 		const struct control_handle *h = (struct control_handle *)(uintptr_t)fi->fh;
 		size_t from = (size_t)off < h->len ? (size_t)off : h->len;
-		fuse_reply_buf(req, h->data + from, h->len - from < size ? h->len - from : size);
+		size_t n = h->len - from < size ? h->len - from : size;
+		char *copy = malloc(n ? n : 1);
+		if (!copy) {
+			fuse_reply_err(req, ENOMEM);
+			return;
+		}
+		memcpy(copy, h->data + from, n);
+		fuse_reply_buf(req, copy, n);
+		free(copy);
 		return;
 	}
 	struct folder *f;
