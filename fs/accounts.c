@@ -91,6 +91,23 @@ struct folder *folder_by_id(uint32_t id)
 	return f;
 }
 
+const char *folder_subdir(enum role role)
+{
+	return role == ROLE_CUR ? "/cur" : role == ROLE_KEYWORDS ? "/courierimapkeywords" : "";
+}
+
+/* Registers dir as a folder of that role (ROLE_NONE: no longer one), with its
+ * cur/ and courierimapkeywords/. */
+static void set_places(const char *dir, enum role folder_role, struct folder *f)
+{
+	char sub[PATH_MAX + 64];
+	place_add(dir, folder_role, f);
+	for (enum role role = ROLE_CUR; role <= ROLE_KEYWORDS; role++) {
+		snprintf(sub, sizeof sub, "%s%s", dir, folder_subdir(role));
+		place_add(sub, f ? role : ROLE_NONE, f);
+	}
+}
+
 /* Makes the folder's directories and registers its places. */
 static int add_folder(struct account_rt *acct, const char *uw_name, const char *mbox,
                       const char *courier_name)
@@ -128,11 +145,7 @@ static int add_folder(struct account_rt *acct, const char *uw_name, const char *
 	}
 	if (r < 0)
 		return r;
-	place_add(dir, ROLE_FOLDER, f);
-	snprintf(sub, sizeof sub, "%s/cur", dir);
-	place_add(sub, ROLE_CUR, f);
-	snprintf(sub, sizeof sub, "%s/courierimapkeywords", dir);
-	place_add(sub, ROLE_KEYWORDS, f);
+	set_places(dir, ROLE_FOLDER, f);
 	return 0;
 }
 
@@ -244,10 +257,9 @@ static void index_uids(struct folder *f)
 /* Temporary files of a crashed copy-up would otherwise stay forever. */
 static void clean_dirs(const struct folder *f)
 {
-	static const char *const subdirs[] = {"", "/cur", "/courierimapkeywords"};
-	for (size_t i = 0; i < 3; i++) {
+	for (enum role role = ROLE_FOLDER; role <= ROLE_KEYWORDS; role++) {
 		char path[PATH_MAX];
-		snprintf(path, sizeof path, "%s%s", f->dirpath, subdirs[i]);
+		snprintf(path, sizeof path, "%s%s", f->dirpath, folder_subdir(role));
 		int fd = openat(fs.upper_fd, path, O_PATH | O_DIRECTORY | O_CLOEXEC);
 		if (fd >= 0) {
 			copy_up_clean(fd);
@@ -354,16 +366,6 @@ static struct folder *folder_at(const char *path)
 	if (place_of(path, &f) != ROLE_FOLDER || !f || f == f->acct->inbox)
 		return NULL;
 	return f;
-}
-
-static void set_places(const char *dir, enum role folder_role, struct folder *f)
-{
-	char sub[PATH_MAX + 64];
-	place_add(dir, folder_role, f);
-	snprintf(sub, sizeof sub, "%s/cur", dir);
-	place_add(sub, f ? ROLE_CUR : ROLE_NONE, f);
-	snprintf(sub, sizeof sub, "%s/courierimapkeywords", dir);
-	place_add(sub, f ? ROLE_KEYWORDS : ROLE_NONE, f);
 }
 
 int folder_renamed(const char *old_path, const char *new_path)

@@ -137,9 +137,11 @@ int copy_up_rename(fuse_ino_t id, const char *name, struct inode *newdir, const 
 	struct folder *f = folder_by_id(vid_folder(id));
 	if (!f)
 		return -ENOENT;
-	if (vid_kind(id) != VK_MESSAGE) {
-		int r =
-		    control_hidden(f, vid_kind(id)) ? -ENOENT : copy_up(id, newdir, newname, flags);
+	if (vid_kind(id) != VK_MESSAGE) { /* loaded first: removals are recorded with it */
+		int r = folder_load(f);
+		if (r == 0)
+			r = control_hidden(f, vid_kind(id)) ? -ENOENT
+			                                    : copy_up(id, newdir, newname, flags);
 		return r ? r : whiteout_control(f, vid_kind(id));
 	}
 	/* a flag change keeps the message in this cur/ under its key */

@@ -140,6 +140,9 @@ int place_add(const char *path, enum role role, struct folder *folder);
 int account_ready(struct account_rt *acct);
 int folder_load(struct folder *f);    /* 0, or -errno */
 void folder_unload(struct folder *f); /* frees what folder_load() made */
+/* The directory of a folder with that role, below the folder's own ("" for
+ * ROLE_FOLDER, "/cur", "/courierimapkeywords"). */
+const char *folder_subdir(enum role role);
 struct folder *folder_by_id(uint32_t id);
 const struct mbx_message *folder_message_by_name(struct folder *f, const char *name,
                                                  uint32_t *index);

@@ -26,11 +26,9 @@
  * pass to a rename: O_PATH fd, path below the upper root, role, folder. */
 static int open_dir(struct folder *f, enum role role, struct inode *dir)
 {
-	static const char *const subdirs[] = {
-	    [ROLE_FOLDER] = "", [ROLE_CUR] = "/cur", [ROLE_KEYWORDS] = "/courierimapkeywords"};
 	memset(dir, 0, sizeof *dir);
 	pthread_mutex_lock(&f->lock); /* a RENAME of the folder changes dirpath */
-	int n = asprintf(&dir->path, "%s%s", f->dirpath, subdirs[role]);
+	int n = asprintf(&dir->path, "%s%s", f->dirpath, folder_subdir(role));
 	pthread_mutex_unlock(&f->lock);
 	if (n < 0)
 		return -ENOMEM;
@@ -58,15 +56,13 @@ static enum role role_of(enum vkind kind)
 int materialize(fuse_ino_t id, struct stat *dir_st, char name[256])
 {
 	struct folder *f = folder_by_id(vid_folder(id));
+	enum vkind kind = vid_kind(id);
+	int r;
 	if (!f)
 		return -ENOENT;
-	int r = folder_load(f);
-	enum vkind kind = vid_kind(id);
-	if (r < 0)
-		return r;
 	if (kind == VK_MESSAGE) {
-		if (vid_index(id) >= f->file.mb.nmsgs)
-			return -ENOENT;
+		if (!virtual_message(id, &f, &r))
+			return r;
 		folder_message_name(f, vid_index(id), name);
 	} else
 		snprintf(name, 256, "%s", control_file_name(kind));
