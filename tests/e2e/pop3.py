@@ -2,6 +2,7 @@
 pre-authenticated over a pipe, what uw-ipop3d printed for the same mbox
 (reference/uw-imap-mbox.md section 7), and a small INBOX with one message
 flagged \\Deleted (which uw-ipop3d did not offer)."""
+import os
 import subprocess
 
 POP3D = "/usr/lib/courier/courier/courierpop3d"
@@ -25,6 +26,15 @@ def uw_uidls(view, uidvalidity):
     """What uw-ipop3d printed: non-\\Deleted messages, %08x%08x."""
     return ["%08x%08x" % (uidvalidity, m["uid"]) for m in view["messages"]
             if "\\Deleted" not in m["flags"]]
+
+
+def add_sample_accounts(old, map_path):
+    """carol (pop3=uw) and dave (pop3=off), both on write_deleted_sample's
+    INBOX in old/spool/carol, added to the example tree's map."""
+    write_deleted_sample(os.path.join(old, "spool", "carol"))
+    with open(map_path, "a") as f:
+        f.write("carol/Maildir inbox=spool/carol\n")
+        f.write("dave/Maildir inbox=spool/carol pop3=off\n")
 
 
 def write_deleted_sample(path):

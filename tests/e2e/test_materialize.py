@@ -23,7 +23,7 @@ import time
 sys.path.insert(0, os.path.dirname(__file__))
 import harness  # noqa: E402
 from imap import Imapd, fetch_all, list_folders, ok, select  # noqa: E402
-from pop3 import POP3D, pop3, uw_uidls, write_deleted_sample  # noqa: E402
+from pop3 import POP3D, add_sample_accounts, pop3, uw_uidls  # noqa: E402
 
 VIRTUAL_INO = 1 << 63  # fs/fs.h: bit 63 of a virtual object's inode number
 ACCOUNTS = ["alice/Maildir", "bob/Maildir", "carol/Maildir", "dave/Maildir", "erin/Maildir"]
@@ -214,11 +214,9 @@ def main():
     try:
         tree = harness.Tree(work, examples)
         old, map_path, state, mnt = tree.old, tree.map, tree.state, tree.mnt
-        write_deleted_sample(os.path.join(old, "spool", "carol"))
+        add_sample_accounts(old, map_path)
         write_big_inbox(os.path.join(old, "spool", "erin"))
         with open(map_path, "a") as f:
-            f.write("carol/Maildir inbox=spool/carol\n")
-            f.write("dave/Maildir inbox=spool/carol pop3=off\n")
             f.write("erin/Maildir inbox=spool/erin\n")
         indexed = harness.index(mboxfs, map_path, state)
         pristine = os.path.join(work, "state-pristine")

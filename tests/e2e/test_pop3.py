@@ -19,7 +19,7 @@ import sys
 sys.path.insert(0, os.path.dirname(__file__))
 import harness  # noqa: E402
 from imap import Imapd, ok, select  # noqa: E402
-from pop3 import POP3D, pop3, uw_uidls, write_deleted_sample  # noqa: E402
+from pop3 import POP3D, add_sample_accounts, pop3, uw_uidls  # noqa: E402
 
 def main():
     mboxfs, examples = sys.argv[1:3]
@@ -32,10 +32,7 @@ def main():
     try:
         tree = harness.Tree(work, examples)
         old, map_path, state, mnt = tree.old, tree.map, tree.state, tree.mnt
-        write_deleted_sample(os.path.join(old, "spool", "carol"))
-        with open(map_path, "a") as f:
-            f.write("carol/Maildir inbox=spool/carol\n")
-            f.write("dave/Maildir inbox=spool/carol pop3=off\n")
+        add_sample_accounts(old, map_path)
         indexed = harness.index(mboxfs, map_path, state)
         want = {}
         for user, mbox in (("alice", "alice"), ("bob", "bob"), ("carol", "carol")):
