@@ -57,7 +57,7 @@ static struct folder *new_folder(struct account_rt *acct, const char *uw_name, c
 		return NULL;
 	f->acct = acct;
 	pthread_mutex_init(&f->lock, NULL);
-	pthread_mutex_init(&f->move_lock, NULL);
+	pthread_mutex_init(&f->change_lock, NULL);
 	f->mbox_path = strdup(mbox);
 	f->dirpath = strdup(dirpath);
 	if (asprintf(&f->key, "%s:%s", acct->a->maildir, uw_name) < 0)
@@ -281,9 +281,9 @@ int folder_load(struct folder *f)
 				fs_log("%s: not a Unix mailbox: folder shown empty", f->mbox_path);
 			index_uids(f);
 			clean_dirs(f);
-			int r = whiteout_load(f);
+			int r = fstate_load(f);
 			if (r < 0)
-				fs_log("%s: cannot read what was expunged: %s", f->mbox_path,
+				fs_log("%s: cannot read its journal: %s", f->mbox_path,
 				       strerror(-r));
 			f->loaded = r < 0 ? -1 : 1;
 		}
@@ -298,18 +298,18 @@ void folder_unload(struct folder *f)
 	pthread_mutex_lock(&f->lock);
 	if (f->loaded > 0)
 		mbx_close(&f->file);
-	free(f->by_uid), free(f->hidden), free(f->kept), free(f->uiddb), free(f->kwlist);
-	f->by_uid = NULL, f->hidden = f->kept = NULL, f->uiddb = f->kwlist = NULL;
+	fstate_unload(f);
+	free(f->by_uid), free(f->uiddb), free(f->kwlist);
+	f->by_uid = NULL, f->uiddb = f->kwlist = NULL;
 	f->by_uid_cap = f->uiddb_len = f->kwlist_len = 0;
-	f->control_hidden = 0;
 	f->loaded = 0;
 	pthread_mutex_unlock(&f->lock);
 }
 
 size_t folder_message_name(const struct folder *f, uint32_t index, char *buf)
 {
-	return mbx_message_name(f->file.mb.uidvalidity, &f->file.mb.msgs[index], f->pop3_names,
-	                        buf);
+	return mbx_message_name_flags(f->file.mb.uidvalidity, &f->file.mb.msgs[index],
+	                              f->pop3_names, message_flags(f, index), buf);
 }
 
 /* The UID a name would carry, per name.h; 0 if it is not such a name. */

@@ -1,10 +1,10 @@
-/* copyup.c — a virtual object becomes a real file of the upper tree when
- * Courier renames it (a flag change, a move to another folder) or materialize
- * asks for it (materialize.c): the served bytes go to a temporary dot file in
- * the target directory (Courier ignores names that start with '.'), which gets
- * the owner, mode 0600 and the INTERNALDATE as mtime, is fsync()ed, renamed to
- * the new name, and the directory is fsync()ed. Only then is the virtual
- * object hidden. */
+/* copyup.c — a virtual object written as a real file of the upper tree, when
+ * a record cannot express what Courier did to it (a move to another folder,
+ * changes.c) and when materialize asks for it (materialize.c): the served
+ * bytes go to a temporary dot file in the target directory (Courier ignores
+ * names that start with '.'), which gets the owner, mode 0600 and the
+ * INTERNALDATE as mtime, is fsync()ed, renamed to the new name, and the
+ * directory is fsync()ed. The caller hides the virtual object only then. */
 #include "fs_internal.h"
 
 #include <dirent.h>
@@ -120,48 +120,5 @@ int copy_up(fuse_ino_t id, struct inode *dir, const char *name, unsigned int fla
 		r = -errno;
 	if (dfd >= 0)
 		close(dfd);
-	return r;
-}
-
-/* 1 if two maildir names have the same key (the part before the last ':'). */
-static int same_key(const char *a, const char *b)
-{
-	const char *ca = strrchr(a, ':'), *cb = strrchr(b, ':');
-	size_t la = ca ? (size_t)(ca - a) : strlen(a), lb = cb ? (size_t)(cb - b) : strlen(b);
-	return la == lb && !memcmp(a, b, la);
-}
-
-int copy_up_rename(fuse_ino_t id, const char *name, struct inode *newdir, const char *newname,
-                   unsigned int flags)
-{
-	struct folder *f = folder_by_id(vid_folder(id));
-	if (!f)
-		return -ENOENT;
-	if (vid_kind(id) != VK_MESSAGE) { /* loaded first: removals are recorded with it */
-		int r = folder_load(f);
-		if (r == 0)
-			r = control_hidden(f, vid_kind(id)) ? -ENOENT
-			                                    : copy_up(id, newdir, newname, flags);
-		return r ? r : whiteout_control(f, vid_kind(id));
-	}
-	/* a flag change keeps the message in this cur/ under its key */
-	char done =
-	    newdir->role == ROLE_CUR && newdir->folder == f && same_key(name, newname) ? 'k' : 'u';
-	char *target = NULL;
-	uint32_t index = vid_index(id);
-	if (!newdir->path || asprintf(&target, "%s/%s", newdir->path, newname) < 0)
-		return -ENOMEM;
-	/* under move_lock: two renames, or a rename and an expunge, of one
-	 * message must not both happen */
-	pthread_mutex_lock(&f->move_lock);
-	int r = message_hidden(f, index) ? -ENOENT : 0;
-	if (r == 0)
-		r = whiteout_move_intents(f, 1, &index, done, (const char *const *)&target);
-	if (r == 0)
-		r = copy_up(id, newdir, newname, flags);
-	if (r == 0)
-		r = whiteout_moved(f, 1, &index, done, 0);
-	pthread_mutex_unlock(&f->move_lock);
-	free(target);
 	return r;
 }

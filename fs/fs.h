@@ -12,10 +12,16 @@
 #define MBOXFS_FS_H
 
 /* On the mount, a virtual object (an old message not yet in the upper tree,
- * a generated control file) has bit 63 of its inode number set; setting this
- * extended attribute on it writes it to the upper tree under its own name. */
+ * a generated control file) has bit 63 of its inode number set.
+ * On a folder directory (a maildir or its .Folder), setting
+ * MBOXFS_MATERIALIZE_XATTR writes one batch of the folder's virtual objects to
+ * the upper tree under their names (the value: at most that many bytes of
+ * messages, in decimal; empty: the default batch); it fails with ENODATA when
+ * nothing virtual is left. Reading MBOXFS_PENDING_XATTR there gives
+ * "<messages> <bytes> <control files>\n" still virtual. */
 #define MBOXFS_VIRTUAL_INO       (1ULL << 63)
 #define MBOXFS_MATERIALIZE_XATTR "user.mboxfs.materialize"
+#define MBOXFS_PENDING_XATTR     "user.mboxfs.pending"
 
 struct fs_config {
 	const char *map_path;

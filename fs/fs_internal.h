@@ -18,6 +18,7 @@
 
 #include "account_map.h"
 #include "fs.h"
+#include "journal.h"
 #include "store.h"
 
 #include <pthread.h>
@@ -55,8 +56,11 @@ struct folder {
 	char *dirpath;  /* the folder's directory, relative to the upper root */
 	int pop3_names; /* INBOX with uw-ipop3d names */
 
-	pthread_mutex_t lock;      /* guards loading and the generated files */
-	pthread_mutex_t move_lock; /* one copy-up or expunge of a message at a time */
+	pthread_mutex_t lock; /* guards loading and the generated files */
+	/* one change of the folder's old objects at a time (a flag change, an
+	 * expunge, a copy-up, a materialize batch), so that two of them never
+	 * both happen to one message and a compaction never drops an intent */
+	pthread_mutex_t change_lock;
 	struct folder *next_in_account;
 	int loaded; /* 1 ok, -1 failed (logged once) */
 	struct mbx_file file;
@@ -64,8 +68,8 @@ struct folder {
 	size_t by_uid_cap;
 	char *uiddb, *kwlist; /* generated control files, NULL until asked */
 	size_t uiddb_len, kwlist_len;
-	uint8_t *hidden;         /* bit per message: expunged or moved (atomic access) */
-	uint8_t *kept;           /* bit per message: moved within cur/, same key (a flag change) */
+	struct journal journal;  /* what Courier changed, see journal.h */
+	uint8_t *mstate;         /* byte per message, MS_* (atomic access) */
 	unsigned control_hidden; /* bit per enum vkind: removed by Courier */
 };
 
@@ -80,6 +84,7 @@ struct account_rt {
 	struct folder *folders; /* all of them, linked by next_in_account */
 	char *subscribed;       /* generated courierimapsubscribed */
 	size_t subscribed_len;
+	struct journal folder_journal; /* RENAME and DELETE of old folders */
 };
 
 /* A real object of the upper tree. */
@@ -149,24 +154,34 @@ const struct mbx_message *folder_message_by_name(struct folder *f, const char *n
 size_t folder_message_name(const struct folder *f, uint32_t index, char *buf);
 int folder_index_of_uid(const struct folder *f, uint32_t uid, uint32_t *index);
 
-/* whiteout.c: what the upper tree hides, recorded before replying */
-int whiteout_load(struct folder *f); /* at folder load, under f->lock */
-int whiteout_message(struct folder *f, uint32_t index);
-/* done: 'u' (moved away) or 'k' (kept in cur/ under the same key) */
-/* n messages in one durable write each: the intents, targets[i] being the
- * path of the copy below the upper root, then the done records (with a "c"
- * record for each control file kind in the controls bit mask). */
-int whiteout_move_intents(struct folder *f, size_t n, const uint32_t *indexes, char done,
-                          const char *const *targets);
-int whiteout_moved(struct folder *f, size_t n, const uint32_t *indexes, char done,
-                   unsigned controls);
-int whiteout_control(struct folder *f, enum vkind kind);
+/* folder_state.c: what Courier changed of a folder's old objects, in memory
+ * (a byte per message) and in the folder's journal. */
+#define MS_FLAGS     0x1f          /* MBX_SEEN ... MBX_DRAFT, when MS_FLAGS_SET */
+#define MS_FLAGS_SET 0x20          /* flags changed: listed under another name */
+#define MS_HIDDEN    0x40          /* expunged, moved away, or real (MS_REAL) */
+#define MS_REAL      0x80          /* lives on as a real file of cur/ with its key */
+int fstate_load(struct folder *f); /* at folder load, under f->lock */
+void fstate_unload(struct folder *f);
+uint8_t message_flags(const struct folder *f, uint32_t index); /* as its name shows them */
 int message_hidden(const struct folder *f, uint32_t index);
+int message_real(const struct folder *f, uint32_t index);
 int control_hidden(const struct folder *f, enum vkind kind);
+/* Changes, each recorded before it returns; the caller holds change_lock. */
+int fstate_set_flags(struct folder *f, uint32_t index, uint8_t flags);
+int fstate_expunge(struct folder *f, uint32_t index);
+int fstate_control_removed(struct folder *f, enum vkind kind);
+/* A copy of n messages: the intents (targets[i] is the path of the copy
+ * below the upper root), durable when this returns; then, once the copies
+ * are in place, the done records ('u' moved away, 'k' real in cur/), with a
+ * "c" record for each control file kind in the controls bit mask. */
+int fstate_copy_intents(struct folder *f, size_t n, const uint32_t *indexes, char done,
+                        const char *const *targets);
+int fstate_copied(struct folder *f, size_t n, const uint32_t *indexes, char done,
+                  unsigned controls);
 
-/* folder_log.c: RENAME and DELETE of old folders, kept across remounts */
+/* folder_log.c: RENAME and DELETE of old folders, in the account's journal */
 int folder_log_append(struct account_rt *acct, char op, const char *uw_name, const char *dir);
-int folder_log_lookup(const struct account_rt *acct, const char *uw_name, char **dir);
+int folder_log_lookup(struct account_rt *acct, const char *uw_name, char **dir);
 /* accounts.c: follow a RENAME or DELETE of a folder directory */
 int folder_renamed(const char *old_path, const char *new_path);
 int folder_deleted(const char *path);
@@ -184,25 +199,36 @@ int copy_up_fill(fuse_ino_t id, int fd);
 /* Through a temporary dot file in dir: filled, fsync()ed, renamed to name
  * (flags as renameat2), dir fsync()ed. */
 int copy_up(fuse_ino_t id, struct inode *dir, const char *name, unsigned int flags);
-/* A rename of a virtual object (Courier changing flags or moving a message,
- * or replacing a control file; materialize with newname == name): recorded,
- * copied up, hidden, each step durable before the next. -ENOENT if it was
- * expunged or moved meanwhile. */
-int copy_up_rename(fuse_ino_t id, const char *name, struct inode *newdir, const char *newname,
-                   unsigned int flags);
 /* A temporary name in a directory, never a maildir message name. */
 void copy_up_tmp_name(char buf[64]);
 /* Removes the temporary files that another process (a run that crashed)
  * left in a directory. */
 void copy_up_clean(int dir_fd);
 
+/* changes.c: Courier's renames and unlinks of virtual objects. 0, -errno,
+ * or -EAGAIN when the object became a real file meanwhile (materialize): the
+ * caller repeats the operation on the upper tree. */
+int virtual_rename(fuse_ino_t id, const char *name, struct inode *newdir, const char *newname,
+                   unsigned int flags);
+int virtual_unlink(fuse_ino_t id, const char *name);
+
 /* materialize.c: virtual objects made real under their own names */
-/* One object, for setxattr(MBOXFS_MATERIALIZE_XATTR) on the mount: 0, or -errno.
- * *dir gets the device and inode of its directory, *name its name. */
-int materialize(fuse_ino_t id, struct stat *dir, char name[256]);
-/* Every virtual object of a folder, messages in synced batches (offline: no
- * one else changes the folder). Adds to the counts; 0, or -errno (logged). */
-int materialize_folder(struct folder *f, uint64_t *messages, uint64_t *bytes);
+struct materialized {
+	uint64_t messages, bytes, controls;
+	char **names; /* of cur/ messages made real, when asked for (else NULL) */
+	size_t nnames;
+};
+/* One batch of a folder's virtual objects, at most about max_bytes of
+ * messages (0: no limit), its messages before its control files, the control
+ * files only once no message is left: written and synced as a group (as in
+ * journal.h, durable before it returns). Adds to *done (names too, if
+ * want_names). 0 if it wrote something, -ENODATA if nothing was left, or
+ * -errno (logged). */
+int materialize_batch(struct folder *f, uint64_t max_bytes, int want_names,
+                      struct materialized *done);
+void materialized_free(struct materialized *done);
+/* What of a folder is still virtual. */
+int materialize_pending(struct folder *f, uint64_t *messages, uint64_t *bytes, uint64_t *controls);
 
 /* virtual.c: ids, attributes and contents of virtual objects */
 static inline fuse_ino_t vid_make(enum vkind kind, uint32_t folder, uint32_t index)

@@ -52,6 +52,10 @@ static int setup_accounts(void)
 		a->uid = a->a->has_owner ? a->a->uid : fs.default_uid;
 		a->gid = a->a->has_owner ? a->a->gid : fs.default_gid;
 		pthread_mutex_init(&a->lock, NULL);
+		char key[4096];
+		snprintf(key, sizeof key, "%s:folders", a->a->maildir);
+		if (journal_init(&a->folder_journal, fs.state_dir, key, "folders") < 0)
+			return -1;
 	}
 	return 0;
 }
@@ -119,6 +123,10 @@ int fs_setup(const struct fs_config *cfg, const char *who)
 		        errno == EBUSY ? " (a mount or an offline materialize uses it)" : "");
 		return -1;
 	}
+	int r = journal_reserve_init(state);
+	if (r < 0) /* not fatal: the journals still reserve their own room */
+		fprintf(stderr, "%s: state directory %s: no room for the journal reserve: %s\n",
+		        who, state, strerror(-r));
 	/* the upper tree is opened before mounting: by default it is the
 	 * directory the mount will cover */
 	if (open_upper(upper) < 0) {
@@ -162,10 +170,15 @@ int fs_main(const struct fs_config *cfg)
 		goto out_signals;
 	if (fuse_daemonize(cfg->foreground) != 0)
 		goto out_unmount;
+	if (journal_syncer_start() < 0) {
+		fs_log("cannot start the journal syncer thread");
+		goto out_unmount;
+	}
 	struct fuse_loop_config *loop = fuse_loop_cfg_create();
 	fuse_loop_cfg_set_max_threads(loop, 32);
 	status = fuse_session_loop_mt(se, loop) != 0;
 	fuse_loop_cfg_destroy(loop);
+	journal_syncer_stop();
 out_unmount:
 	fuse_session_unmount(se);
 out_signals:

@@ -1,14 +1,17 @@
 /* materialize.c — virtual objects written for good as real files of the upper
- * tree, under their own names, so that the upper tree alone is, file for file,
- * what the mount shows (DESIGN.md, cutover).
+ * tree, under their names of now, so that the upper tree alone is, file for
+ * file, what the mount shows (DESIGN.md, cutover).
  *
- * On a mount, `mboxfs materialize` asks for one object at a time (setxattr,
- * ops_entry.c) and each goes through copy_up_rename() like a flag change. The
- * offline run does a folder at a time, its messages and then its control
- * files in batches whose files are synced together: temporary files written,
- * the filesystem synced, the intents recorded, the files renamed, the
- * directories synced, what was done recorded. Either way a crash leaves each message in exactly one
- * place (whiteout.c completes or drops an intent on the next load). */
+ * Both `mboxfs materialize` on a mount (a setxattr on a folder directory asks
+ * for one batch, ops_entry.c) and the offline run (offline.c, batch after
+ * batch) go through materialize_batch(): under the folder's change_lock, so
+ * that Courier's flag changes and expunges of the same folder wait for the
+ * batch and then act on the real files, the batch's temporary files are
+ * written, the filesystem synced once, the intents recorded (durable), the
+ * files renamed into place, their directories synced, and what was done
+ * recorded. A crash leaves each message in exactly one place (the next load
+ * completes or drops an intent, folder_state.c); a listing meanwhile shows a
+ * real file and its virtual twin as one (the real one hides its key). */
 #include "fs_internal.h"
 #include "name.h"
 
@@ -22,30 +25,40 @@
 #define BATCH_OBJECTS 1024
 #define BATCH_BYTES   (64u << 20)
 
-/* A directory of a folder, as the stand-in for the inode the kernel would
- * pass to a rename: O_PATH fd, path below the upper root, role, folder. */
-static int open_dir(struct folder *f, enum role role, struct inode *dir)
+/* The directories of a folder a batch writes to, by role: O_PATH fd, path
+ * below the upper root, role, folder (stand-ins for the kernel's inodes). */
+struct folder_dirs {
+	struct inode dir[ROLE_KEYWORDS + 1];
+	enum role opened; /* dir[ROLE_FOLDER..opened) are open */
+};
+
+static int open_dirs(struct folder *f, struct folder_dirs *d)
 {
-	memset(dir, 0, sizeof *dir);
-	pthread_mutex_lock(&f->lock); /* a RENAME of the folder changes dirpath */
-	int n = asprintf(&dir->path, "%s%s", f->dirpath, folder_subdir(role));
-	pthread_mutex_unlock(&f->lock);
-	if (n < 0)
-		return -ENOMEM;
-	dir->fd = openat(fs.upper_fd, dir->path, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (dir->fd < 0) {
-		free(dir->path);
-		return -errno;
+	memset(d, 0, sizeof *d);
+	for (d->opened = ROLE_FOLDER; d->opened <= ROLE_KEYWORDS; d->opened++) {
+		struct inode *in = &d->dir[d->opened];
+		pthread_mutex_lock(&f->lock); /* a RENAME of the folder changes dirpath */
+		int n = asprintf(&in->path, "%s%s", f->dirpath, folder_subdir(d->opened));
+		pthread_mutex_unlock(&f->lock);
+		if (n < 0)
+			return -ENOMEM;
+		in->fd = openat(fs.upper_fd, in->path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (in->fd < 0) {
+			free(in->path);
+			return -errno;
+		}
+		in->role = d->opened;
+		in->folder = f;
 	}
-	dir->role = role;
-	dir->folder = f;
 	return 0;
 }
 
-static void close_dir(struct inode *dir)
+static void close_dirs(struct folder_dirs *d)
 {
-	close(dir->fd);
-	free(dir->path);
+	while (d->opened-- > ROLE_FOLDER) {
+		close(d->dir[d->opened].fd);
+		free(d->dir[d->opened].path);
+	}
 }
 
 static enum role role_of(enum vkind kind)
@@ -53,41 +66,17 @@ static enum role role_of(enum vkind kind)
 	return kind == VK_MESSAGE ? ROLE_CUR : kind == VK_KEYWORDS ? ROLE_KEYWORDS : ROLE_FOLDER;
 }
 
-int materialize(fuse_ino_t id, struct stat *dir_st, char name[256])
-{
-	struct folder *f = folder_by_id(vid_folder(id));
-	enum vkind kind = vid_kind(id);
-	int r;
-	if (!f)
-		return -ENOENT;
-	if (kind == VK_MESSAGE) {
-		if (!virtual_message(id, &f, &r))
-			return r;
-		folder_message_name(f, vid_index(id), name);
-	} else
-		snprintf(name, 256, "%s", control_file_name(kind));
-	struct inode dir;
-	r = open_dir(f, role_of(kind), &dir);
-	if (r < 0)
-		return r;
-	r = fstat(dir.fd, dir_st) < 0 ? -errno
-	                              : copy_up_rename(id, name, &dir, name, RENAME_NOREPLACE);
-	close_dir(&dir);
-	return r;
-}
-
-/* Virtual objects to write, and the directory being listed. */
+/* Virtual objects of a folder as listed (messages first), without looking
+ * at the upper tree: the batch looks only at the ones it takes. */
 struct todo {
-	const struct inode *dir;
 	fuse_ino_t *ids;
 	size_t n, cap;
 };
 
-static int in_dir(const char *name, void *arg)
+static int no_upper(const char *name, void *arg)
 {
-	const struct todo *t = arg;
-	struct stat st;
-	return fstatat(t->dir->fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0;
+	(void)name, (void)arg;
+	return 0;
 }
 
 static int collect(const char *name, fuse_ino_t id, void *arg)
@@ -105,12 +94,36 @@ static int collect(const char *name, fuse_ino_t id, void *arg)
 	return 0;
 }
 
-/* Adds to t what the mount would list in dir and the upper tree lacks; 0 or
- * -errno. */
-static int list_virtual(struct folder *f, const struct inode *dir, struct todo *t)
+static int list_virtual(struct folder *f, struct todo *t)
 {
-	t->dir = dir;
-	return virtual_entries(dir->role, f, in_dir, t, collect, t) ? -ENOMEM : 0;
+	/* messages first: the control files describe them */
+	static const enum role order[] = {ROLE_CUR, ROLE_KEYWORDS, ROLE_FOLDER};
+	for (size_t i = 0; i < 3; i++)
+		if (virtual_entries(order[i], f, no_upper, NULL, collect, t))
+			return -ENOMEM;
+	return 0;
+}
+
+static uint64_t size_of(const struct folder *f, fuse_ino_t id)
+{
+	return vid_kind(id) == VK_MESSAGE ? f->file.mb.msgs[vid_index(id)].size : 0;
+}
+
+int materialize_pending(struct folder *f, uint64_t *messages, uint64_t *bytes, uint64_t *controls)
+{
+	struct todo t = {0};
+	int r = folder_load(f);
+	if (r == 0)
+		r = list_virtual(f, &t);
+	*messages = *bytes = *controls = 0;
+	for (size_t i = 0; r == 0 && i < t.n; i++) {
+		if (vid_kind(t.ids[i]) == VK_MESSAGE)
+			++*messages, *bytes += size_of(f, t.ids[i]);
+		else
+			++*controls;
+	}
+	free(t.ids);
+	return r;
 }
 
 static int sync_dir(const struct inode *dir, int whole_fs)
@@ -124,36 +137,59 @@ static int sync_dir(const struct inode *dir, int whole_fs)
 
 /* One object of a batch: its directory, temporary and final names. */
 struct item {
+	fuse_ino_t id;
 	const struct inode *dir;
 	char tmp[64];
 	char name[MBX_NAME_MAX];
 };
 
-/* Writes ids[0..n) of f (messages first, then control files), each into its
- * directory in dirs (by role): one sync of the filesystem, one record of
- * intents, one sync per directory and one record of what was done for the
- * lot. */
-static int write_batch(struct folder *f, struct inode *dirs, const fuse_ino_t *ids, size_t n)
+/* Takes from t, in order, the objects the upper tree lacks, up to the
+ * budget (at least one). The control files come last in t, so they are taken
+ * only once every message is. */
+static size_t choose(struct folder *f, const struct folder_dirs *d, const struct todo *t,
+                     uint64_t max_bytes, struct item *items)
 {
-	struct item *items = calloc(n, sizeof *items);
+	size_t n = 0;
+	uint64_t bytes = 0;
+	for (size_t i = 0; i < t->n && n < BATCH_OBJECTS; i++) {
+		enum vkind kind = vid_kind(t->ids[i]);
+		struct item *it = &items[n];
+		struct stat st;
+		if (n && bytes + size_of(f, t->ids[i]) > max_bytes)
+			break;
+		it->id = t->ids[i];
+		it->dir = &d->dir[role_of(kind)];
+		if (kind == VK_MESSAGE)
+			folder_message_name(f, vid_index(it->id), it->name);
+		else
+			snprintf(it->name, sizeof it->name, "%s", control_file_name(kind));
+		if (fstatat(it->dir->fd, it->name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+			continue; /* a real file already has this name */
+		bytes += size_of(f, it->id);
+		n++;
+	}
+	return n;
+}
+
+/* Writes items[0..n): temporary files, one sync of the filesystem, the
+ * intents, the renames, one sync per directory, the done records. */
+static int write_batch(struct folder *f, const struct folder_dirs *d, struct item *items, size_t n,
+                       size_t *done)
+{
 	char **targets = calloc(n, sizeof *targets);
 	uint32_t *indexes = calloc(n, sizeof *indexes);
 	size_t written = 0, renamed = 0, nmessages = 0;
-	int r = items && targets && indexes ? 0 : -ENOMEM;
+	int r = targets && indexes ? 0 : -ENOMEM;
 	for (; r == 0 && written < n; written++) {
 		struct item *it = &items[written];
-		enum vkind kind = vid_kind(ids[written]);
-		it->dir = &dirs[role_of(kind)];
-		if (kind == VK_MESSAGE) {
-			indexes[nmessages] = vid_index(ids[written]);
-			folder_message_name(f, indexes[nmessages], it->name);
+		if (vid_kind(it->id) == VK_MESSAGE) {
+			indexes[nmessages] = vid_index(it->id);
 			if (asprintf(&targets[nmessages++], "%s/%s", it->dir->path, it->name) < 0) {
 				targets[--nmessages] = NULL;
 				r = -ENOMEM;
 				break;
 			}
-		} else
-			snprintf(it->name, sizeof it->name, "%s", control_file_name(kind));
+		}
 		copy_up_tmp_name(it->tmp);
 		int fd =
 		    openat(it->dir->fd, it->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
@@ -161,14 +197,14 @@ static int write_batch(struct folder *f, struct inode *dirs, const fuse_ino_t *i
 			r = -errno;
 			break;
 		}
-		r = copy_up_fill(ids[written], fd);
+		r = copy_up_fill(it->id, fd);
 		if (close(fd) < 0 && r == 0)
 			r = -errno;
 	}
 	if (r == 0) /* the data of every temporary file, in one go */
-		r = sync_dir(&dirs[ROLE_CUR], 1);
+		r = sync_dir(&d->dir[ROLE_CUR], 1);
 	if (r == 0 && nmessages)
-		r = whiteout_move_intents(f, nmessages, indexes, 'k', (const char *const *)targets);
+		r = fstate_copy_intents(f, nmessages, indexes, 'k', (const char *const *)targets);
 	unsigned dirs_used = 0, controls = 0;
 	for (; r == 0 && renamed < n; renamed++) {
 		const struct item *it = &items[renamed];
@@ -176,56 +212,87 @@ static int write_batch(struct folder *f, struct inode *dirs, const fuse_ino_t *i
 			r = -errno;
 		else {
 			dirs_used |= 1u << it->dir->role;
-			if (vid_kind(ids[renamed]) != VK_MESSAGE)
-				controls |= 1u << vid_kind(ids[renamed]);
+			if (vid_kind(it->id) != VK_MESSAGE)
+				controls |= 1u << vid_kind(it->id);
 		}
 	}
-	for (size_t i = renamed; items && i < written; i++)
+	for (size_t i = renamed; i < written; i++)
 		unlinkat(items[i].dir->fd, items[i].tmp, 0);
 	int s = 0;
 	for (enum role role = ROLE_FOLDER; s == 0 && role <= ROLE_KEYWORDS; role++)
 		if (dirs_used & (1u << role))
-			s = sync_dir(&dirs[role], 0);
+			s = sync_dir(&d->dir[role], 0);
 	if (s == 0 && renamed) /* the renamed messages come first */
-		s = whiteout_moved(f, renamed < nmessages ? renamed : nmessages, indexes, 'k',
-		                   controls);
+		s = fstate_copied(f, renamed < nmessages ? renamed : nmessages, indexes, 'k',
+		                  controls);
+	*done = s == 0 ? renamed : 0;
 	for (size_t i = 0; i < nmessages; i++)
 		free(targets[i]);
-	free(items), free(targets), free(indexes);
+	free(targets), free(indexes);
 	return r ? r : s;
 }
 
-int materialize_folder(struct folder *f, uint64_t *messages, uint64_t *bytes)
+/* Adds the first n items to *done. */
+static int account_for(const struct folder *f, const struct item *items, size_t n, int want_names,
+                       struct materialized *done)
 {
-	int r = folder_load(f); /* an mbox that cannot be read is an error here */
-	struct inode dirs[ROLE_KEYWORDS + 1];
-	struct todo t = {0};
-	enum role opened = ROLE_FOLDER; /* dirs[ROLE_FOLDER..opened) are open */
-	while (r == 0 && opened <= ROLE_KEYWORDS && (r = open_dir(f, opened, &dirs[opened])) == 0)
-		opened++;
-	/* messages first: the control files describe them */
-	static const enum role order[] = {ROLE_CUR, ROLE_KEYWORDS, ROLE_FOLDER};
-	for (size_t i = 0; r == 0 && i < 3; i++)
-		r = list_virtual(f, &dirs[order[i]], &t);
-	pthread_mutex_lock(&f->move_lock);
-	for (size_t from = 0, to; r == 0 && from < t.n; from = to) {
-		uint64_t batch_bytes = 0, batch_messages = 0;
-		for (to = from; to < t.n && to - from < BATCH_OBJECTS && batch_bytes < BATCH_BYTES;
-		     to++)
-			if (vid_kind(t.ids[to]) == VK_MESSAGE) {
-				batch_bytes += f->file.mb.msgs[vid_index(t.ids[to])].size;
-				batch_messages++;
-			}
-		r = write_batch(f, dirs, t.ids + from, to - from);
-		if (r == 0)
-			*messages += batch_messages, *bytes += batch_bytes;
+	char **names = want_names ? realloc(done->names, (done->nnames + n) * sizeof *names) : NULL;
+	if (want_names && !names)
+		return -ENOMEM;
+	if (names)
+		done->names = names;
+	for (size_t i = 0; i < n; i++) {
+		if (vid_kind(items[i].id) != VK_MESSAGE) {
+			done->controls++;
+			continue;
+		}
+		done->messages++, done->bytes += size_of(f, items[i].id);
+		if (names && (names[done->nnames] = strdup(items[i].name)))
+			done->nnames++;
 	}
-	pthread_mutex_unlock(&f->move_lock);
+	return 0;
+}
+
+int materialize_batch(struct folder *f, uint64_t max_bytes, int want_names,
+                      struct materialized *done)
+{
+	struct folder_dirs d;
+	struct todo t = {0};
+	struct item *items = NULL;
+	size_t n = 0, written = 0;
+	int r = folder_load(f); /* an mbox that cannot be read is an error here */
+	if (r == 0)
+		r = open_dirs(f, &d);
+	else
+		d.opened = ROLE_FOLDER;
+	if (r == 0 && !(items = calloc(BATCH_OBJECTS, sizeof *items)))
+		r = -ENOMEM;
+	if (r == 0) {
+		pthread_mutex_lock(&f->change_lock);
+		r = list_virtual(f, &t);
+		if (r == 0)
+			n = choose(f, &d, &t,
+			           max_bytes && max_bytes < BATCH_BYTES ? max_bytes : BATCH_BYTES,
+			           items);
+		if (r == 0 && n)
+			r = write_batch(f, &d, items, n, &written);
+		pthread_mutex_unlock(&f->change_lock);
+	}
+	if (written)
+		account_for(f, items, written, want_names, done);
 	free(t.ids);
-	while (opened-- > ROLE_FOLDER)
-		close_dir(&dirs[opened]);
+	free(items);
+	close_dirs(&d);
 	if (r < 0)
-		fs_log("%s %s: not written: %s", f->acct->a->maildir, f->uw_name,
+		fs_log("%s %s: not materialized: %s", f->acct->a->maildir, f->uw_name,
 		       f->loaded < 0 ? "its mbox cannot be read (see above)" : strerror(-r));
-	return r;
+	return r < 0 ? r : n ? 0 : -ENODATA;
+}
+
+void materialized_free(struct materialized *done)
+{
+	for (size_t i = 0; i < done->nnames; i++)
+		free(done->names[i]);
+	free(done->names);
+	memset(done, 0, sizeof *done);
 }

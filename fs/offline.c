@@ -26,11 +26,15 @@ static void materialize_account(struct offline_run *run, struct account_rt *acct
 		return;
 	}
 	for (struct folder *f = acct->folders; f; f = f->next_in_account) {
-		uint64_t messages = 0, bytes = 0;
-		if (materialize_folder(f, &messages, &bytes) < 0)
+		struct materialized done = {0};
+		int r;
+		while ((r = materialize_batch(f, 0, 0, &done)) == 0) {
+			atomic_fetch_add(&run->messages, done.messages);
+			atomic_fetch_add(&run->bytes, done.bytes);
+			done.messages = done.bytes = 0;
+		}
+		if (r != -ENODATA)
 			atomic_fetch_add(&run->failures, 1);
-		atomic_fetch_add(&run->messages, messages);
-		atomic_fetch_add(&run->bytes, bytes);
 		folder_unload(f); /* done with it: memory for the next ones */
 	}
 }

@@ -310,21 +310,8 @@ static fuse_ino_t virtual_id(struct inode *dir, const char *name)
 	return virtual_lookup(dir->role, dir->folder, name, &e) == 0 ? e.ino : 0;
 }
 
-/* Hides a virtual object for good: EXPUNGE of an old message, Courier
- * removing a generated control file. Durable before the reply. */
-static int remove_virtual(fuse_ino_t id)
-{
-	struct folder *f = folder_by_id(vid_folder(id));
-	if (!f)
-		return -ENOENT;
-	if (vid_kind(id) != VK_MESSAGE)
-		return whiteout_control(f, vid_kind(id));
-	pthread_mutex_lock(&f->move_lock); /* not while it is being copied up */
-	int r = message_hidden(f, vid_index(id)) ? -ENOENT : whiteout_message(f, vid_index(id));
-	pthread_mutex_unlock(&f->move_lock);
-	return r;
-}
-
+/* EXPUNGE of an old message, Courier removing a generated control file:
+ * recorded before the reply. */
 static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct inode *dir = inode_of(parent);
@@ -332,10 +319,13 @@ static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 		fuse_reply_err(req, ENOTDIR);
 		return;
 	}
-	int r = unlinkat(dir->fd, name, 0) < 0 ? errno : 0;
+	int r;
 	fuse_ino_t id;
-	if (r == ENOENT && (id = virtual_id(dir, name)))
-		r = -remove_virtual(id);
+	/* an old object: again on the upper tree if materialize made it real
+	 * meanwhile (EAGAIN) */
+	while ((r = unlinkat(dir->fd, name, 0) < 0 ? errno : 0) == ENOENT &&
+	       (id = virtual_id(dir, name)) && (r = -virtual_unlink(id, name)) == EAGAIN)
+		;
 	fuse_reply_err(req, r);
 }
 
@@ -380,12 +370,19 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_
 		fuse_reply_err(req, ENOTDIR);
 		return;
 	}
-	int r = renameat2(dir->fd, name, newdir->fd, newname, flags) < 0 ? errno : 0;
+	int r, upper = 1;
 	fuse_ino_t id;
-	if (r == 0 && !(flags & RENAME_EXCHANGE))
+	/* an old object: again on the upper tree if materialize made it real
+	 * meanwhile (EAGAIN) */
+	while ((r = renameat2(dir->fd, name, newdir->fd, newname, flags) < 0 ? errno : 0) ==
+	           ENOENT &&
+	       (id = virtual_id(dir, name)))
+		if ((r = -virtual_rename(id, name, newdir, newname, flags)) != EAGAIN) {
+			upper = 0;
+			break;
+		}
+	if (r == 0 && upper && !(flags & RENAME_EXCHANGE))
 		r = -renamed(dir, name, newdir, newname);
-	else if (r == ENOENT && (id = virtual_id(dir, name)))
-		r = -copy_up_rename(id, name, newdir, newname, flags);
 	fuse_reply_err(req, r);
 }
 

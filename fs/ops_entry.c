@@ -147,29 +147,77 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 	op_getattr(req, ino, fi);
 }
 
-/* `mboxfs materialize` sets MBOXFS_MATERIALIZE_XATTR on each virtual object; no
- * other extended attribute exists here. */
+/* The folder whose directory a node is, or NULL. */
+static struct folder *folder_dir(fuse_ino_t ino)
+{
+	struct inode *in = inode_of(ino);
+	return in && in->role == ROLE_FOLDER ? in->folder : NULL;
+}
+
+/* The kernel still maps the names of what a batch made real to the virtual
+ * objects: make it look again (after the reply: it locks the directory). */
+static void forget_names(struct folder *f, const struct materialized *done)
+{
+	char *path = NULL;
+	struct stat st;
+	pthread_mutex_lock(&f->lock);
+	int n = asprintf(&path, "%s%s", f->dirpath, folder_subdir(ROLE_CUR));
+	pthread_mutex_unlock(&f->lock);
+	fuse_ino_t cur = n >= 0 && fstatat(fs.upper_fd, path, &st, AT_SYMLINK_NOFOLLOW) == 0
+	                     ? inode_known(st.st_dev, st.st_ino)
+	                     : 0;
+	for (size_t i = 0; cur && i < done->nnames; i++)
+		fuse_lowlevel_notify_inval_entry(fs.se, cur, done->names[i],
+		                                 strlen(done->names[i]));
+	free(path);
+}
+
+/* `mboxfs materialize`: one batch of a folder per MBOXFS_MATERIALIZE_XATTR set
+ * on its directory (fs.h); no other extended attribute exists here. */
 static void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
                         size_t size, int flags)
 {
-	(void)value, (void)size, (void)flags;
-	struct stat dir;
-	char file[256];
-	if (strcmp(name, MBOXFS_MATERIALIZE_XATTR)) {
-		fuse_reply_err(req, ENOTSUP);
+	(void)flags;
+	struct folder *f = folder_dir(ino);
+	char text[32] = "";
+	if (strcmp(name, MBOXFS_MATERIALIZE_XATTR) || !f || size >= sizeof text) {
+		fuse_reply_err(req, strcmp(name, MBOXFS_MATERIALIZE_XATTR) ? ENOTSUP : EINVAL);
 		return;
 	}
-	if (inode_of(ino)) { /* real already */
-		fuse_reply_err(req, 0);
+	memcpy(text, value, size);
+	char *end;
+	unsigned long long max_bytes = strtoull(text, &end, 10);
+	if (*end) {
+		fuse_reply_err(req, EINVAL);
 		return;
 	}
-	int r = materialize(ino, &dir, file);
+	struct materialized done = {0};
+	int r = materialize_batch(f, max_bytes, 1, &done);
 	fuse_reply_err(req, -r);
-	/* the kernel still maps the name to the virtual object: make it look
-	 * again (after the reply: it locks the directory) */
-	fuse_ino_t parent = r == 0 ? inode_known(dir.st_dev, dir.st_ino) : 0;
-	if (parent)
-		fuse_lowlevel_notify_inval_entry(fs.se, parent, file, strlen(file));
+	forget_names(f, &done);
+	materialized_free(&done);
+}
+
+static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
+{
+	struct folder *f = folder_dir(ino);
+	uint64_t messages, bytes, controls;
+	char text[80];
+	if (strcmp(name, MBOXFS_PENDING_XATTR) || !f) {
+		fuse_reply_err(req, ENODATA);
+		return;
+	}
+	int r = materialize_pending(f, &messages, &bytes, &controls);
+	int len = snprintf(text, sizeof text, "%llu %llu %llu\n", (unsigned long long)messages,
+	                   (unsigned long long)bytes, (unsigned long long)controls);
+	if (r < 0)
+		fuse_reply_err(req, -r);
+	else if (size == 0)
+		fuse_reply_xattr(req, (size_t)len);
+	else if (size < (size_t)len)
+		fuse_reply_err(req, ERANGE);
+	else
+		fuse_reply_buf(req, text, (size_t)len);
 }
 
 static void op_readlink(fuse_req_t req, fuse_ino_t ino)
@@ -209,6 +257,7 @@ void ops_entry_fill(struct fuse_lowlevel_ops *ops)
 	ops->getattr = op_getattr;
 	ops->setattr = op_setattr;
 	ops->setxattr = op_setxattr;
+	ops->getxattr = op_getxattr;
 	ops->readlink = op_readlink;
 	ops->statfs = op_statfs;
 }

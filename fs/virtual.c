@@ -21,19 +21,18 @@ const char *control_file_name(enum vkind kind)
 	return kind >= VK_UIDDB && kind <= VK_POP3LIST ? names[kind] : "";
 }
 
-/* Messages pop3d must not list: expunged or moved away, not those whose flags
- * changed (they stay in cur/ under the same key, so keep their UIDL). */
+/* Each message under its name of now; pop3d must not list those expunged or
+ * moved away, but does those made real in cur/ (same key, same UIDL). */
 static char *pop3_sizelist(struct folder *f, size_t *len)
 {
-	size_t n = f->file.mb.nmsgs / 8 + 1;
-	uint8_t *omit = malloc(n);
-	if (!omit)
+	uint8_t *flags = malloc(f->file.mb.nmsgs ? f->file.mb.nmsgs : 1);
+	if (!flags)
 		return NULL;
-	for (size_t i = 0; i < n; i++)
-		omit[i] = (uint8_t)(__atomic_load_n(&f->hidden[i], __ATOMIC_ACQUIRE) &
-		                    ~__atomic_load_n(&f->kept[i], __ATOMIC_ACQUIRE));
-	char *list = mbx_courier_pop3_sizelist(&f->file.mb, f->file.data, omit, len);
-	free(omit);
+	for (uint32_t i = 0; i < f->file.mb.nmsgs; i++)
+		flags[i] = message_hidden(f, i) && !message_real(f, i) ? MBX_POP3_OMIT
+		                                                       : message_flags(f, i);
+	char *list = mbx_courier_pop3_sizelist(&f->file.mb, f->file.data, flags, len);
+	free(flags);
 	return list;
 }
 

@@ -93,8 +93,8 @@ char *mbx_courier_subscriptions(const char *list, size_t list_len, const char *b
 	return finish(mem, &out, len);
 }
 
-char *mbx_courier_pop3_sizelist(const struct mbx_mailbox *mb, const char *data, const uint8_t *omit,
-                                size_t *len)
+char *mbx_courier_pop3_sizelist(const struct mbx_mailbox *mb, const char *data,
+                                const uint8_t *flags, size_t *len)
 {
 	char *out = NULL, name[MBX_NAME_MAX];
 	FILE *mem = open_memstream(&out, len);
@@ -103,13 +103,13 @@ char *mbx_courier_pop3_sizelist(const struct mbx_mailbox *mb, const char *data, 
 	fprintf(mem, "/3 1 %u\n", mb->uidvalidity);
 	for (size_t i = 0; i < mb->nmsgs; i++) {
 		const struct mbx_message *m = &mb->msgs[i];
-		if (omit && (omit[i / 8] >> (i % 8)) & 1)
+		if (flags && flags[i] == MBX_POP3_OMIT)
 			continue;
 		char last = '\n';
 		if (m->size)
 			mbx_read_served(mb, m, data, m->size - 1, &last, 1);
 		uint64_t size = m->size + mbx_served_lines(mb, m, data) + (last == '\n' ? 0 : 2);
-		mbx_message_name(mb->uidvalidity, m, 1, name);
+		mbx_message_name_flags(mb->uidvalidity, m, 1, flags ? flags[i] : m->flags, name);
 		fprintf(mem, "%s %llu 0:0:0\n", name, (unsigned long long)size);
 	}
 	return finish(mem, &out, len);

@@ -34,9 +34,11 @@ char *mbx_courier_subscriptions(const char *mailboxlist, size_t mailboxlist_len,
  * ':' as the UIDL, i.e. uw-ipop3d's "%08x%08x" (courier-libs
  * imap/pop3dserver.c); new mail gets pop3d's own numbers from 1 on. The size is
  * the one pop3d would compute and cache: bytes + LFs, + 2 without a final LF.
- * data is the mapped mbox; messages whose bit is set in omit (may be NULL) are
- * left out. */
-char *mbx_courier_pop3_sizelist(const struct mbx_mailbox *mb, const char *data, const uint8_t *omit,
-                                size_t *len);
+ * data is the mapped mbox; flags (may be NULL: the parsed ones) gives each
+ * message's flags as its file name shows them now, MBX_POP3_OMIT leaving it
+ * out. */
+#define MBX_POP3_OMIT 0xff
+char *mbx_courier_pop3_sizelist(const struct mbx_mailbox *mb, const char *data,
+                                const uint8_t *flags, size_t *len);
 
 #endif

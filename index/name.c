@@ -33,11 +33,32 @@ size_t mbx_message_key(uint32_t uidvalidity, const struct mbx_message *m, int po
 	return (size_t)n;
 }
 
+int mbx_parse_flag_letters(const char *letters, uint8_t *flags)
+{
+	size_t next = 0; /* letters come in table order, each once */
+	*flags = 0;
+	for (const char *c = letters; *c; c++) {
+		while (next < sizeof info_letters / sizeof info_letters[0] &&
+		       info_letters[next].letter != *c)
+			next++;
+		if (next == sizeof info_letters / sizeof info_letters[0])
+			return -1;
+		*flags |= info_letters[next++].flag;
+	}
+	return 0;
+}
+
 size_t mbx_message_name(uint32_t uidvalidity, const struct mbx_message *m, int pop3, char *buf)
+{
+	return mbx_message_name_flags(uidvalidity, m, pop3, m->flags, buf);
+}
+
+size_t mbx_message_name_flags(uint32_t uidvalidity, const struct mbx_message *m, int pop3,
+                              uint8_t flags, char *buf)
 {
 	size_t n = mbx_message_key(uidvalidity, m, pop3, buf);
 	char letters[6];
-	mbx_flag_letters(m->flags, letters);
+	mbx_flag_letters(flags, letters);
 	n += (size_t)snprintf(buf + n, MBX_NAME_MAX - n, ":2,%s", letters);
 	return n;
 }

@@ -23,8 +23,14 @@ size_t mbx_message_key(uint32_t uidvalidity, const struct mbx_message *m, int po
 
 /* Writes the whole file name (key, ":2,", flags) into buf; returns its length. */
 size_t mbx_message_name(uint32_t uidvalidity, const struct mbx_message *m, int pop3, char *buf);
+/* The same with other flags than the parsed ones (a flag change). */
+size_t mbx_message_name_flags(uint32_t uidvalidity, const struct mbx_message *m, int pop3,
+                              uint8_t flags, char *buf);
 
 /* The maildir info letters of flags, in D F R S T order, NUL-terminated. */
 void mbx_flag_letters(uint8_t flags, char out[6]);
+/* The flags of info letters that mbx_flag_letters() could have written (a
+ * subset of D F R S T, in that order, none twice): 0 and *flags, else -1. */
+int mbx_parse_flag_letters(const char *letters, uint8_t *flags);
 
 #endif

@@ -42,17 +42,23 @@ static int walk_dir(const char *dir, int is_message, walk_fn fn, void *arg)
 	return r;
 }
 
-static int walk_folder(const char *folder, walk_fn fn, void *arg)
+struct entry_walk {
+	walk_fn fn;
+	void *arg;
+};
+
+static int walk_folder(const char *folder, void *arg)
 {
 	static const struct {
 		const char *sub;
 		int is_message;
 	} dirs[] = {{"/cur", 1}, {"/courierimapkeywords", 0}, {"", 0}};
+	const struct entry_walk *w = arg;
 	int r = 0;
 	for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
 		char sub[PATH_MAX];
 		snprintf(sub, sizeof sub, "%s%s", folder, dirs[i].sub);
-		int s = walk_dir(sub, dirs[i].is_message, fn, arg);
+		int s = walk_dir(sub, dirs[i].is_message, w->fn, w->arg);
 		if (s == 1)
 			return 1;
 		r = r ? r : s;
@@ -62,7 +68,13 @@ static int walk_folder(const char *folder, walk_fn fn, void *arg)
 
 int walk_maildir(const char *path, walk_fn fn, void *arg)
 {
-	int r = walk_folder(path, fn, arg);
+	struct entry_walk w = {fn, arg};
+	return walk_folders(path, walk_folder, &w);
+}
+
+int walk_folders(const char *path, folder_fn fn, void *arg)
+{
+	int r = fn(path, arg);
 	if (r == 1)
 		return 1;
 	DIR *d = opendir(path);
@@ -79,7 +91,7 @@ int walk_maildir(const char *path, walk_fn fn, void *arg)
 		    e->d_type != DT_DIR ||
 		    snprintf(sub, sizeof sub, "%s/%s", path, e->d_name) >= (int)sizeof sub)
 			continue;
-		int s = walk_folder(sub, fn, arg);
+		int s = fn(sub, arg);
 		if (s == 1) {
 			r = 1;
 			break;

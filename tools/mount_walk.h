@@ -27,6 +27,11 @@ typedef int (*walk_fn)(const struct walk_entry *e, void *arg);
  * stderr, the walk goes on), or 1 if fn stopped it. */
 int walk_maildir(const char *path, walk_fn fn, void *arg);
 
+/* Calls fn with the directory of each folder of the maildir at path (the
+ * INBOX first, then each .Folder); returns as walk_maildir(). */
+typedef int (*folder_fn)(const char *folder_dir, void *arg);
+int walk_folders(const char *path, folder_fn fn, void *arg);
+
 struct account_map;
 
 /* Loads the map and checks that mailroot is where an mboxfs is mounted; says

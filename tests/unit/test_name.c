@@ -83,6 +83,32 @@ static void flag_letters(void **state)
 	assert_string_equal(name, "723275602.M7V1000X0123456789abcdef.mboxfs,S=1234:2,DFRST");
 }
 
+/* A flag change is a record only for info letters mbx_flag_letters() could
+ * have written (DESIGN.md: D F R S T, in that order); anything else is left to
+ * a copy-up, so names stay exact. Every subset round-trips. */
+static void parse_flag_letters(void **state)
+{
+	(void)state;
+	for (uint8_t flags = 0; flags < 32; flags++) {
+		char letters[6];
+		uint8_t back = 0xff;
+		mbx_flag_letters(flags, letters);
+		assert_int_equal(mbx_parse_flag_letters(letters, &back), 0);
+		assert_int_equal(back, flags);
+	}
+	static const char *const refused[] = {"SF", "SS", "a", "FSa", "s", "DFRSTX", ",", "P"};
+	for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+		uint8_t flags;
+		if (mbx_parse_flag_letters(refused[i], &flags) == 0)
+			fail_msg("\"%s\" taken as flags %#x", refused[i], flags);
+	}
+	struct mbx_message m = sample();
+	char name[MBX_NAME_MAX];
+	m.flags = MBX_SEEN;
+	mbx_message_name_flags(1000, &m, 0, MBX_FLAGGED | MBX_DELETED, name);
+	assert_string_equal(name, "723275602.M7V1000X0123456789abcdef.mboxfs,S=1234:2,FT");
+}
+
 /* reference 7, DESIGN.md: the POP3 key is uw-ipop3d's UIDL, %08lx%08lx, lower case. */
 static void pop3_key_is_uidl(void **state)
 {
@@ -178,6 +204,7 @@ int main(void)
 	    cmocka_unit_test(key_format),
 	    cmocka_unit_test(name_is_key_plus_info),
 	    cmocka_unit_test(flag_letters),
+	    cmocka_unit_test(parse_flag_letters),
 	    cmocka_unit_test(pop3_key_is_uidl),
 	    cmocka_unit_test(same_input_same_name),
 	    cmocka_unit_test(different_input_different_key),
