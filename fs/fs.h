@@ -22,6 +22,9 @@
 #define MBOXFS_VIRTUAL_INO       (1ULL << 63)
 #define MBOXFS_MATERIALIZE_XATTR "user.mboxfs.materialize"
 #define MBOXFS_PENDING_XATTR     "user.mboxfs.pending"
+/* On the mount root: "<bytes left> <bytes whole>\n" of the state directory's
+ * journal reserve (fs/journal.h), which journals use when the disk is full. */
+#define MBOXFS_RESERVE_XATTR "user.mboxfs.reserve"
 
 struct fs_config {
 	const char *map_path;

@@ -2,6 +2,7 @@
  * group commit, room reserved ahead, torn tails cut, atomic rewrite. The
  * record formats and the guarantees are in journal.h. */
 #include "journal.h"
+#include "fs_internal.h"
 #include "store.h"
 
 #include <errno.h>
@@ -11,7 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -30,20 +30,6 @@ static struct {
 	struct journal *dirty; /* list through next_dirty */
 	int running, stopping;
 } syncer = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, NULL, 0, 0};
-
-static void journal_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void journal_log(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsyslog(LOG_WARNING, fmt, ap);
-	va_end(ap);
-	va_start(ap, fmt);
-	fputs("mboxfs: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	va_end(ap);
-}
 
 int journal_init(struct journal *j, const char *dir, const char *key, const char *ext)
 {
@@ -145,9 +131,9 @@ static int release_reserve(void)
 			reserve.left = left;
 			released = 1;
 			if (!reserve.warned++)
-				journal_log("state directory full: journals use its reserve "
-				            "(%lld bytes left); free space there",
-				            (long long)left);
+				fs_log("state directory full: journals use its reserve "
+				       "(%lld bytes left); free space there",
+				       (long long)left);
 		}
 	}
 	pthread_mutex_unlock(&reserve.lock);
@@ -293,7 +279,8 @@ int journal_rewrite(struct journal *j, const char *records, size_t len)
 	pthread_mutex_lock(&j->lock);
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	int r = fd < 0 ? -errno : 0;
-	if (r == 0 && len && fallocate(fd, 0, 0, (off_t)len + JOURNAL_CHUNK) < 0 && errno == ENOSPC)
+	if (r == 0 && fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, (off_t)len + JOURNAL_CHUNK) < 0 &&
+	    errno == ENOSPC)
 		r = -ENOSPC;
 	if (r == 0 && (write(fd, records, len) != (ssize_t)len || fdatasync(fd) < 0))
 		r = errno ? -errno : -EIO;
@@ -346,8 +333,7 @@ static void *syncer_main(void *arg)
 			pthread_mutex_unlock(&syncer.lock);
 			if (fd >= 0) {
 				if (fdatasync(fd) < 0)
-					journal_log("%s: cannot sync: %s", j->path,
-					            strerror(errno));
+					fs_log("%s: cannot sync: %s", j->path, strerror(errno));
 				close(fd);
 			}
 			pthread_mutex_lock(&syncer.lock);

@@ -198,26 +198,34 @@ static void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const 
 	materialized_free(&done);
 }
 
-static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
+static void reply_xattr(fuse_req_t req, size_t size, const char *text, int len)
 {
-	struct folder *f = folder_dir(ino);
-	uint64_t messages, bytes, controls;
-	char text[80];
-	if (strcmp(name, MBOXFS_PENDING_XATTR) || !f) {
-		fuse_reply_err(req, ENODATA);
-		return;
-	}
-	int r = materialize_pending(f, &messages, &bytes, &controls);
-	int len = snprintf(text, sizeof text, "%llu %llu %llu\n", (unsigned long long)messages,
-	                   (unsigned long long)bytes, (unsigned long long)controls);
-	if (r < 0)
-		fuse_reply_err(req, -r);
-	else if (size == 0)
+	if (size == 0)
 		fuse_reply_xattr(req, (size_t)len);
 	else if (size < (size_t)len)
 		fuse_reply_err(req, ERANGE);
 	else
 		fuse_reply_buf(req, text, (size_t)len);
+}
+
+static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
+{
+	struct folder *f = folder_dir(ino);
+	uint64_t a, b, c;
+	char text[80];
+	int r = -ENODATA, len = 0;
+	if (f && !strcmp(name, MBOXFS_PENDING_XATTR) &&
+	    (r = materialize_pending(f, &a, &b, &c)) == 0)
+		len = snprintf(text, sizeof text, "%llu %llu %llu\n", (unsigned long long)a,
+		               (unsigned long long)b, (unsigned long long)c);
+	else if (ino == FUSE_ROOT_ID && !strcmp(name, MBOXFS_RESERVE_XATTR) &&
+	         (r = journal_reserve_state(fs.state_dir, &a, &b)) == 0)
+		len = snprintf(text, sizeof text, "%llu %llu\n", (unsigned long long)a,
+		               (unsigned long long)b);
+	if (r < 0)
+		fuse_reply_err(req, -r);
+	else
+		reply_xattr(req, size, text, len);
 }
 
 static void op_readlink(fuse_req_t req, fuse_ino_t ino)

@@ -3,10 +3,12 @@
  * the mount can go (DESIGN.md, cutover). */
 #include "account_map.h"
 #include "commands.h"
+#include "fs.h"
 #include "mount_walk.h"
 
 #include <getopt.h>
 #include <stdio.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 static const char status_usage[] = "usage: mboxfs status --map FILE MAILROOT\n";
@@ -23,6 +25,23 @@ static int count_entry(const struct walk_entry *e, void *arg)
 	else
 		n->controls++;
 	return 0;
+}
+
+/* A line when the journals had to use the state directory's reserve: the
+ * state directory is full, and once the reserve is gone Courier's flag
+ * changes and expunges can fail. */
+static void warn_reserve(const char *mailroot)
+{
+	char text[64];
+	unsigned long long left, whole;
+	ssize_t n = lgetxattr(mailroot, MBOXFS_RESERVE_XATTR, text, sizeof text - 1);
+	if (n < 0)
+		return;
+	text[n] = '\0';
+	if (sscanf(text, "%llu %llu", &left, &whole) == 2 && left < whole)
+		printf("warning: the state directory is full: the journals use its reserve, "
+		       "%llu of %llu KiB left; free space there\n",
+		       left >> 10, whole >> 10);
 }
 
 int cmd_status(int argc, char **argv)
@@ -83,6 +102,7 @@ int cmd_status(int argc, char **argv)
 		printf("nothing virtual in the %zu accounts: %s is plain Maildir, the mount can "
 		       "go\n",
 		       map.naccounts, mailroot);
+	warn_reserve(mailroot);
 	map_free(&map);
 	return errors ? 1 : with_virtual ? 3 : 0;
 }
