@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 /* mkdir -p below the upper root; new directories get mode and owner. An
@@ -268,29 +269,51 @@ static void clean_dirs(const struct folder *f)
 	}
 }
 
+/* A folder that could not be loaded (its mbox unreadable, the state
+ * directory full) is tried again this many seconds later. */
+#define FOLDER_RETRY_S 2
+
 int folder_load(struct folder *f)
 {
 	pthread_mutex_lock(&f->lock);
-	if (!f->loaded) {
+	time_t now = f->loaded < 0 ? time(NULL) : 0;
+	if (!f->loaded || (f->loaded < 0 && now - f->failed_at >= FOLDER_RETRY_S)) {
 		char err[PATH_MAX + 128];
-		if (mbx_open(&f->file, f->mbox_path, fs.state_dir, f->key, err, sizeof err) < 0) {
-			fs_log("%s", err);
-			f->loaded = -1;
-		} else {
+		int logged = f->loaded < 0;
+		int r = mbx_open(&f->file, f->mbox_path, fs.state_dir, f->key, err, sizeof err);
+		if (r < 0 && !logged)
+			fs_log("%s: not served until this is fixed", err);
+		if (r == 0) {
 			if (f->file.mb.kind == MBX_KIND_NOT_MAILBOX)
 				fs_log("%s: not a Unix mailbox: folder shown empty", f->mbox_path);
 			index_uids(f);
 			clean_dirs(f);
-			int r = fstate_load(f);
-			if (r < 0)
+			if ((r = fstate_load(f)) < 0) {
 				fs_log("%s: cannot read its journal: %s", f->mbox_path,
 				       strerror(-r));
-			f->loaded = r < 0 ? -1 : 1;
+				fstate_unload(f);
+				free(f->by_uid);
+				f->by_uid = NULL;
+				mbx_close(&f->file);
+			} else if (logged)
+				fs_log("%s: served again", f->mbox_path);
 		}
+		f->loaded = r < 0 ? -1 : 1;
+		f->failed_at = r < 0 ? time(NULL) : 0;
 	}
 	int r = f->loaded > 0 ? 0 : -EIO;
 	pthread_mutex_unlock(&f->lock);
 	return r;
+}
+
+int folder_unservable(enum role role, struct folder *f, const char *name)
+{
+	/* the .Folder directories below an INBOX and the account's
+	 * subscriptions are not the INBOX's */
+	if (!f ||
+	    (role == ROLE_FOLDER && (name[0] == '.' || !strcmp(name, "courierimapsubscribed"))))
+		return 0;
+	return folder_load(f) < 0;
 }
 
 void folder_unload(struct folder *f)

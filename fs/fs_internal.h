@@ -62,7 +62,8 @@ struct folder {
 	 * both happen to one message and a compaction never drops an intent */
 	pthread_mutex_t change_lock;
 	struct folder *next_in_account;
-	int loaded; /* 1 ok, -1 failed (logged once) */
+	int loaded;       /* 1 ok, -1 failed (logged once, tried again later) */
+	time_t failed_at; /* when it last failed */
 	struct mbx_file file;
 	uint32_t *by_uid; /* open addressing: message index + 1, 0 empty */
 	size_t by_uid_cap;
@@ -144,6 +145,10 @@ int place_add(const char *path, enum role role, struct folder *folder);
 /* accounts.c: lazy account set-up and folder loading */
 int account_ready(struct account_rt *acct);
 int folder_load(struct folder *f);    /* 0, or -errno */
+/* 1 if name in a directory of that role of folder f (may be NULL) belongs to
+ * a folder that cannot be loaded: it is not served (EIO), never served empty
+ * (Courier would give the folder a UIDVALIDITY of its own). */
+int folder_unservable(enum role role, struct folder *f, const char *name);
 void folder_unload(struct folder *f); /* frees what folder_load() made */
 /* The directory of a folder with that role, below the folder's own ("" for
  * ROLE_FOLDER, "/cur", "/courierimapkeywords"). */

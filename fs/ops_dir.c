@@ -122,6 +122,10 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	}
 	if (in->path) /* the mail root and the directories on the way to maildirs */
 		place_of(in->path, &f);
+	if (in->role != ROLE_FOLDER && folder_unservable(in->role, in->folder, "")) {
+		fuse_reply_err(req, EIO);
+		return;
+	}
 	struct dir_handle *d = calloc(1, sizeof *d);
 	int fd = openat(in->fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	DIR *dp = fd >= 0 ? fdopendir(fd) : NULL;

@@ -20,6 +20,8 @@ int merged_lookup(fuse_ino_t parent, const char *name, struct fuse_entry_param *
 	struct inode *dir = inode_of(parent);
 	if (!dir)
 		return -ENOTDIR;
+	if (folder_unservable(dir->role, dir->folder, name))
+		return -EIO;
 	char *path = inode_child_path(dir, name);
 	struct folder *child_folder = NULL;
 	enum role child_role = ROLE_NONE;

@@ -10,6 +10,8 @@ fs/journal.h), with the real Courier imapd:
 - upper tree on a small filesystem, full: every STORE Courier answered is
   there after a remount, APPEND gets NO, `materialize` stops with a clear
   error and finishes once there is room;
+- a mailbox first opened while the state directory is full is not served
+  (EIO), never served empty, and is served exactly once there is room;
 - state directory full: the journals use the reserve, `mboxfs status` warns,
   and when no room at all is left a rename fails with ENOSPC; every rename
   that succeeded is there after a remount;
@@ -269,6 +271,72 @@ def full_state_test(mboxfs, work, results):
                   f"{len(done)} renames kept", problems)
 
 
+def unindexed_full_state_test(mboxfs, work, results):
+    """A mailbox first opened while the state directory is full cannot be
+    indexed: it is not served (never served empty, which would let Courier
+    give it a UIDVALIDITY of its own), the healthy account beside it is, and
+    once there is room it is served with its own UIDVALIDITY and UIDs."""
+    old, map_path, state, mnt = one_account(work, "unindexed")
+    with open(os.path.join(old, "late"), "wb") as f:
+        for uid in range(101, 106):
+            f.write(b"From a@example.org Mon Jan  6 10:00:%02d 2020\n" % (uid - 100))
+            if uid == 101:
+                f.write(b"X-IMAPbase: 1234567890 105\n")
+            f.write(b"Subject: late %d\nX-UID: %d\n\nbody %d\n\n" % (uid, uid, uid))
+    with open(map_path, "a") as f:
+        f.write("late/Maildir inbox=late\n")
+    small_fs(state, "8m")
+    problems = []
+    try:
+        mount = harness.Mount(mboxfs, map_path, state, mnt)
+        try:
+            _, healthy = served(mnt)  # indexed before the disk fills
+            filler = fill(state)
+            late = os.path.join(mnt, "late/Maildir")
+            try:
+                imap = Imapd(late)
+                try:
+                    status, _ = imap.command("SELECT INBOX")
+                finally:
+                    imap.close()
+            except RuntimeError as e:  # imapd cannot even start there: fine
+                status = f"imapd refused: {e}"
+            if " OK " in status:
+                problems.append(f"SELECT of an INBOX that cannot be indexed: {status}")
+            try:
+                os.listdir(os.path.join(late, "cur"))
+                problems.append("its cur/ can be listed")
+            except OSError as e:
+                if e.errno != errno.EIO:
+                    problems.append(f"its cur/: {e}, want EIO")
+            _, again = served(mnt)
+            if again != healthy:
+                problems.append("the healthy account changed")
+            os.unlink(filler)
+            time.sleep(2.5)  # failed folders are tried again after 2 s
+            imap = Imapd(late)
+            try:
+                uidv = select(imap, "INBOX")
+                status, untagged = imap.command("UID SEARCH ALL")
+            finally:
+                imap.close()
+            uids = sorted(int(u) for p in untagged for u in p[0].split()[2:])
+            if uidv != 1234567890 or uids != list(range(101, 106)):
+                problems.append(f"once there is room: UIDVALIDITY {uidv}, UIDs {uids}")
+        finally:
+            mount.stop()
+        upper_uiddb = os.path.join(mnt, "late/Maildir/courierimapuiddb")
+        if os.path.exists(upper_uiddb):
+            with open(upper_uiddb) as f:
+                first = f.readline().split()
+            if first[1:2] != ["1234567890"]:
+                problems.append(f"Courier recorded its own UIDVALIDITY: {first}")
+    finally:
+        subprocess.run(["umount", state], check=False)
+    results.check("mailbox first opened with the state directory full: not served, never "
+                  "empty; served exactly once there is room", problems)
+
+
 def crash_loop_test(mboxfs, work, results):
     """kill -9 mid group commit and mid batch, ROUNDS times on one state."""
     old, map_path, state, mnt = one_account(work, "loop")
@@ -381,6 +449,7 @@ def main():
         compaction_test(mboxfs, work, results)
         full_upper_test(mboxfs, work, results)
         full_state_test(mboxfs, work, results)
+        unindexed_full_state_test(mboxfs, work, results)
         crash_loop_test(mboxfs, work, results)
     finally:
         for name in os.listdir(work):
