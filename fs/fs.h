@@ -32,6 +32,7 @@ struct fs_config {
 	const char *upper_dir; /* NULL: the mount point itself */
 	const char *mountpoint;
 	const char *fuse_opts; /* extra -o options, or NULL */
+	const char *accounts;  /* materialize --offline: only these (account_matches) */
 	int foreground;
 	int debug;
 };

@@ -15,7 +15,8 @@
 #include <unistd.h>
 
 struct offline_run {
-	atomic_size_t next, accounts_done, failures;
+	const char *pattern; /* accounts to do (account_matches) */
+	atomic_size_t next, accounts_done, matched, failures;
 	atomic_uint_fast64_t messages, bytes;
 };
 
@@ -44,7 +45,10 @@ static void *worker(void *arg)
 	struct offline_run *run = arg;
 	size_t i;
 	while ((i = atomic_fetch_add(&run->next, 1)) < fs.map.naccounts) {
-		materialize_account(run, &fs.accounts[i]);
+		if (account_matches(&fs.map.accounts[i], run->pattern)) {
+			atomic_fetch_add(&run->matched, 1);
+			materialize_account(run, &fs.accounts[i]);
+		}
 		atomic_fetch_add(&run->accounts_done, 1);
 	}
 	return NULL;
@@ -60,7 +64,7 @@ static void report(struct offline_run *run, const char *end)
 
 int fs_materialize_offline(const struct fs_config *cfg, int jobs, int progress)
 {
-	struct offline_run run = {0};
+	struct offline_run run = {.pattern = cfg->accounts};
 	if (mkdir(cfg->upper_dir, 0755) < 0 && errno != EEXIST) {
 		fprintf(stderr, "mboxfs materialize: %s: %s\n", cfg->upper_dir, strerror(errno));
 		return 1;
@@ -89,7 +93,7 @@ int fs_materialize_offline(const struct fs_config *cfg, int jobs, int progress)
 	size_t failures = atomic_load(&run.failures);
 	printf("%llu messages (%.1f MB) of %zu accounts written to %s%s\n",
 	       (unsigned long long)atomic_load(&run.messages),
-	       (double)atomic_load(&run.bytes) / 1e6, fs.map.naccounts, cfg->upper_dir,
+	       (double)atomic_load(&run.bytes) / 1e6, atomic_load(&run.matched), cfg->upper_dir,
 	       failures ? "; some folders failed (see above): run again when fixed" : "");
 	return failures ? 1 : 0;
 }

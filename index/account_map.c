@@ -3,6 +3,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fnmatch.h>
 #include <grp.h>
 #include <libgen.h>
 #include <limits.h>
@@ -185,6 +186,11 @@ void map_free(struct account_map *map)
 	free(map->accounts);
 	free(map->errors);
 	memset(map, 0, sizeof *map);
+}
+
+int account_matches(const struct account *a, const char *pattern)
+{
+	return !pattern || fnmatch(pattern, a->maildir, 0) == 0;
 }
 
 const char *account_folders_dir(const struct account *a)

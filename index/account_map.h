@@ -41,6 +41,11 @@ struct account_map {
 int map_load(struct account_map *map, const char *path);
 void map_free(struct account_map *map);
 
+/* 1 if the account's maildir matches pattern (fnmatch(3) without
+ * FNM_PATHNAME, so a '*' spans slashes and "example.com/" followed by '*'
+ * is a whole domain), or pattern is NULL. */
+int account_matches(const struct account *a, const char *pattern);
+
 /* The folder directory of an account: folders, else home, else NULL. */
 const char *account_folders_dir(const struct account *a);
 

@@ -18,9 +18,9 @@
 #include <unistd.h>
 
 static const char materialize_usage[] =
-    "usage: mboxfs materialize --map FILE [--rate MB/S] [--quiet] MAILROOT\n"
-    "       mboxfs materialize --offline --map FILE --state DIR [--source-tz ZONE]\n"
-    "                          [--jobs N] [--quiet] MAILROOT\n";
+    "usage: mboxfs materialize --map FILE [--account PATTERN] [--rate MB/S] [--quiet] MAILROOT\n"
+    "       mboxfs materialize --offline --map FILE --state DIR [--account PATTERN]\n"
+    "                          [--source-tz ZONE] [--jobs N] [--quiet] MAILROOT\n";
 
 /* A folder of the mount that still has virtual objects. */
 struct pending_folder {
@@ -152,7 +152,8 @@ static void materialize_folder(struct online_run *run, struct pending_folder *p)
 	}
 }
 
-static int materialize_online(const char *map_path, const char *mailroot, double rate, int quiet)
+static int materialize_online(const char *map_path, const char *mailroot, const char *pattern,
+                              double rate, int quiet)
 {
 	struct account_map map = {0};
 	if (open_mount("mboxfs materialize", map_path, mailroot, &map) < 0)
@@ -160,8 +161,12 @@ static int materialize_online(const char *map_path, const char *mailroot, double
 	struct online_run run = {.rate = rate};
 	run.progress = !quiet && isatty(2);
 	int errors = 0;
+	size_t naccounts = 0;
 	for (size_t i = 0; i < map.naccounts && !run.stop; i++) {
 		char path[4096];
+		if (!account_matches(&map.accounts[i], pattern))
+			continue;
+		naccounts++;
 		snprintf(path, sizeof path, "%s/%s", mailroot, map.accounts[i].maildir);
 		if (walk_folders(path, add_folder, &run) < 0)
 			errors = 1;
@@ -174,7 +179,7 @@ static int materialize_online(const char *map_path, const char *mailroot, double
 	printf("%llu messages (%.1f MB) and %llu control files of %zu accounts materialized in "
 	       "%s%s\n",
 	       (unsigned long long)run.messages, (double)run.bytes / 1e6,
-	       (unsigned long long)run.controls, map.naccounts, mailroot,
+	       (unsigned long long)run.controls, naccounts, mailroot,
 	       run.failures || errors ? "; some failed (see above): run again when fixed" : "");
 	for (size_t i = 0; i < run.nfolders; i++)
 		free(run.folders[i].dir);
@@ -193,6 +198,7 @@ int cmd_materialize(int argc, char **argv)
 	    {"jobs", required_argument, NULL, 'j'},
 	    {"quiet", no_argument, NULL, 'q'},
 	    {"source-tz", required_argument, NULL, 'z'},
+	    {"account", required_argument, NULL, 'a'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -228,6 +234,9 @@ int cmd_materialize(int argc, char **argv)
 		case 'q':
 			quiet = 1;
 			break;
+		case 'a':
+			cfg.accounts = optarg;
+			break;
 		case 'z':
 			if (set_source_tz(optarg) < 0) {
 				fprintf(stderr, "mboxfs materialize: unknown time zone '%s'\n",
@@ -251,5 +260,5 @@ int cmd_materialize(int argc, char **argv)
 		cfg.upper_dir = argv[optind];
 		return fs_materialize_offline(&cfg, (int)jobs, !quiet && isatty(2));
 	}
-	return materialize_online(cfg.map_path, argv[optind], rate, quiet);
+	return materialize_online(cfg.map_path, argv[optind], cfg.accounts, rate, quiet);
 }

@@ -243,6 +243,22 @@ static void unreadable_map(void **state)
 	map_free(&m);
 }
 
+/* --account PATTERN (account_map.h): fnmatch on the maildir path, '*'
+ * spanning slashes, so one domain can be committed at a time. */
+static void account_patterns(void **state)
+{
+	(void)state;
+	struct account a = {.maildir = "example.com/alice/Maildir"};
+	struct account b = {.maildir = "example.org/bob/Maildir"};
+	assert_true(account_matches(&a, NULL));
+	assert_true(account_matches(&a, "example.com/*/Maildir"));
+	assert_false(account_matches(&b, "example.com/*/Maildir"));
+	assert_true(account_matches(&a, "example.com/*")); /* the whole domain */
+	assert_false(account_matches(&b, "example.com/*"));
+	assert_true(account_matches(&b, "example.or[gh]/bob/Maildir"));
+	assert_false(account_matches(&a, "example.com"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -255,6 +271,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(bad_lines_reported_good_kept, setup, teardown),
 	    cmocka_unit_test_setup_teardown(maildir_escapes_rejected, setup, teardown),
 	    cmocka_unit_test_setup_teardown(unreadable_map, setup, teardown),
+	    cmocka_unit_test(account_patterns),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
