@@ -211,12 +211,80 @@ static void make_subscriptions(struct account_rt *acct)
 		close(fd);
 }
 
+struct account_rt *account_add(const struct account *a)
+{
+	struct account_rt *acct = calloc(1, sizeof *acct);
+	char key[PATH_MAX + 16];
+	if (!acct)
+		return NULL;
+	acct->a = a;
+	acct->uid = a->has_owner ? a->uid : fs.default_uid;
+	acct->gid = a->has_owner ? a->gid : fs.default_gid;
+	pthread_mutex_init(&acct->lock, NULL);
+	snprintf(key, sizeof key, "%s:folders", a->maildir);
+	if (journal_init(&acct->folder_journal, fs.state_dir, key, "folders") < 0) {
+		free(acct);
+		return NULL;
+	}
+	pthread_mutex_lock(&fs.lock);
+	int r = -1;
+	if (fs.naccounts == fs.accounts_cap) {
+		size_t cap = fs.accounts_cap ? fs.accounts_cap * 2 : 64;
+		struct account_rt **n = realloc(fs.accounts, cap * sizeof *n);
+		if (n)
+			fs.accounts = n, fs.accounts_cap = cap;
+	}
+	if (fs.naccounts < fs.accounts_cap && places_add_account(acct) == 0) {
+		fs.accounts[fs.naccounts++] = acct;
+		r = 0;
+	} else
+		places_remove_account(acct); /* what was added before memory ran out */
+	pthread_mutex_unlock(&fs.lock);
+	if (r < 0) {
+		journal_close(&acct->folder_journal);
+		free(acct);
+		return NULL;
+	}
+	return acct;
+}
+
+long account_virtual(struct account_rt *acct)
+{
+	if (account_ready(acct) < 0)
+		return -EIO;
+	long n = 0;
+	for (struct folder *f = acct->folders; f; f = f->next_in_account) {
+		uint64_t messages, bytes, controls;
+		int r = materialize_pending(f, &messages, &bytes, &controls);
+		if (r < 0)
+			return r;
+		n += (long)(messages + controls);
+	}
+	return n;
+}
+
+void account_retire(struct account_rt *acct)
+{
+	pthread_mutex_lock(&acct->lock);
+	for (struct folder *f = acct->folders; f; f = f->next_in_account) {
+		pthread_mutex_lock(&f->lock);
+		set_places(f->dirpath, ROLE_NONE, NULL);
+		pthread_mutex_unlock(&f->lock);
+		inode_drop_folder(f);
+	}
+	acct->retired = 1;
+	pthread_mutex_unlock(&acct->lock);
+	pthread_mutex_lock(&fs.lock);
+	places_remove_account(acct);
+	pthread_mutex_unlock(&fs.lock);
+}
+
 int account_ready(struct account_rt *acct)
 {
 	pthread_mutex_lock(&acct->lock);
-	if (acct->ready) {
+	if (acct->ready || acct->retired) {
 		pthread_mutex_unlock(&acct->lock);
-		return acct->ready > 0 ? 0 : -1;
+		return acct->ready > 0 && !acct->retired ? 0 : -1;
 	}
 	const struct account *a = acct->a;
 	char inbox_real[PATH_MAX];
@@ -226,13 +294,13 @@ int account_ready(struct account_rt *acct)
 	if (r < 0) {
 		fs_log("%s: cannot make the maildir in the upper tree: %s", a->maildir,
 		       strerror(-r));
-		acct->ready = -1;
+		__atomic_store_n(&acct->ready, -1, __ATOMIC_RELEASE);
 	} else {
 		const char *top = account_folders_dir(a);
 		if (top)
 			scan_folders(acct, top, "", inbox_real);
 		make_subscriptions(acct);
-		acct->ready = 1;
+		__atomic_store_n(&acct->ready, 1, __ATOMIC_RELEASE);
 	}
 	pthread_mutex_unlock(&acct->lock);
 	return acct->ready > 0 ? 0 : -1;

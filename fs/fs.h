@@ -1,7 +1,8 @@
 /* fs.h — the mboxfs FUSE daemon.
  *
  * Contract: fs_main() mounts the merged tree at cfg->mountpoint and serves it
- * until unmounted or signalled (SIGTERM, SIGINT, SIGHUP: clean unmount). The
+ * until unmounted or signalled (SIGTERM, SIGINT: clean unmount; SIGHUP reads
+ * the account map again, as MBOXFS_RELOAD_XATTR). The
  * upper tree (cfg->upper_dir, default the mount point itself, opened before
  * mounting) holds every real file; each account of the map gets, lazily, a
  * Maildir++ skeleton there, and the messages of its old mboxes appear as
@@ -25,6 +26,11 @@
 /* On the mount root: "<bytes left> <bytes whole>\n" of the state directory's
  * journal reserve (fs/journal.h), which journals use when the disk is full. */
 #define MBOXFS_RESERVE_XATTR "user.mboxfs.reserve"
+/* On the mount root: setting it reads the account map again (`mboxfs reload`;
+ * fails with EINVAL for a bad map, EBUSY when an account to retire still has
+ * virtual objects, and then nothing changes); reading it says what the last
+ * reload did, in words. */
+#define MBOXFS_RELOAD_XATTR "user.mboxfs.reload"
 
 struct fs_config {
 	const char *map_path;

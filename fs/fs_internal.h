@@ -80,7 +80,8 @@ struct account_rt {
 	uid_t uid;
 	gid_t gid;
 	pthread_mutex_t lock;
-	int ready; /* skeleton made, folders known */
+	int ready;   /* skeleton made, folders known (1), failed (-1) */
+	int retired; /* taken out of the map by a reload: its maildir is plain */
 	struct folder *inbox;
 	struct folder *folders; /* all of them, linked by next_in_account */
 	char *subscribed;       /* generated courierimapsubscribed */
@@ -103,8 +104,10 @@ struct inode {
 struct fs {
 	int upper_fd;
 	const char *state_dir;
-	struct account_map map;
-	struct account_rt *accounts;
+	const char *map_path;         /* absolute: reloads read it again */
+	struct account_map map;       /* as loaded at start (reloads keep theirs) */
+	struct account_rt **accounts; /* every account ever served, guarded by lock */
+	size_t naccounts, accounts_cap;
 	uid_t default_uid;
 	gid_t default_gid;
 	double timeout; /* entry/attr timeout of real objects */
@@ -136,15 +139,26 @@ void inode_forget(struct inode *in, uint64_t n);
 void inode_table_init(void);
 
 /* places.c: directories that matter (account roots, folders, cur/, prefixes) */
-void places_init(void);
+void places_init(size_t naccounts);
+/* An account's maildir and the directories on the way to it; a retired
+ * account's taken out. Caller holds fs.lock. */
+int places_add_account(struct account_rt *acct);
+void places_remove_account(const struct account_rt *acct);
 /* Makes sure the accounts that live at or below dir_path are ready, and
  * returns the role and folder of dir_path. */
 enum role place_of(const char *dir_path, struct folder **folder);
 int place_add(const char *path, enum role role, struct folder *folder);
 
 /* accounts.c: lazy account set-up and folder loading */
+/* A new account of the map a (which must outlive it), served from now on. */
+struct account_rt *account_add(const struct account *a);
 int account_ready(struct account_rt *acct);
-int folder_load(struct folder *f);    /* 0, or -errno */
+/* Objects of the account still virtual (0: it can leave the map), or
+ * -errno when that cannot be known (a folder that does not load). */
+long account_virtual(struct account_rt *acct);
+/* Takes the account out of the mount: its maildir becomes plain. */
+void account_retire(struct account_rt *acct);
+int folder_load(struct folder *f); /* 0, or -errno */
 /* 1 if name in a directory of that role of folder f (may be NULL) belongs to
  * a folder that cannot be loaded: it is not served (EIO), never served empty
  * (Courier would give the folder a UIDVALIDITY of its own). */
@@ -194,6 +208,8 @@ int folder_deleted(const char *path);
 /* The node id the kernel knows a real object by, or 0. */
 fuse_ino_t inode_known(dev_t dev, ino_t ino);
 void inode_rename_paths(const char *old_path, const char *new_path);
+/* The directories of folder f are plain from now on (a retired account). */
+void inode_drop_folder(const struct folder *f);
 /* The path below the upper root of dir's child name (malloc'ed), or NULL. */
 char *inode_child_path(const struct inode *dir, const char *name);
 
@@ -209,6 +225,15 @@ void copy_up_tmp_name(char buf[64]);
 /* Removes the temporary files that another process (a run that crashed)
  * left in a directory. */
 void copy_up_clean(int dir_fd);
+
+/* reload.c: the account map read again on a live mount. 0, or -EINVAL (a bad
+ * map), -EBUSY (an account to retire still has virtual objects), -ENOMEM;
+ * nothing changes unless 0. What happened, in words, goes to text. */
+int fs_reload(char *text, size_t len);
+void fs_reload_result(char *text, size_t len); /* of the last reload */
+/* SIGHUP reloads (after fuse_set_signal_handlers, which would unmount). */
+int reload_on_sighup(void);
+void reload_stop(void);
 
 /* changes.c: Courier's renames and unlinks of virtual objects. 0, -errno,
  * or -EAGAIN when the object became a real file meanwhile (materialize): the

@@ -43,20 +43,10 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 
 static int setup_accounts(void)
 {
-	fs.accounts = calloc(fs.map.naccounts ? fs.map.naccounts : 1, sizeof *fs.accounts);
-	if (!fs.accounts)
-		return -1;
-	for (size_t i = 0; i < fs.map.naccounts; i++) {
-		struct account_rt *a = &fs.accounts[i];
-		a->a = &fs.map.accounts[i];
-		a->uid = a->a->has_owner ? a->a->uid : fs.default_uid;
-		a->gid = a->a->has_owner ? a->a->gid : fs.default_gid;
-		pthread_mutex_init(&a->lock, NULL);
-		char key[4096];
-		snprintf(key, sizeof key, "%s:folders", a->a->maildir);
-		if (journal_init(&a->folder_journal, fs.state_dir, key, "folders") < 0)
+	places_init(fs.map.naccounts);
+	for (size_t i = 0; i < fs.map.naccounts; i++)
+		if (!account_add(&fs.map.accounts[i]))
 			return -1;
-	}
 	return 0;
 }
 
@@ -92,6 +82,15 @@ static int lock_state(void)
 	return 0;
 }
 
+/* The daemon's pid in the lock file, for whoever wants to signal it. */
+static void record_pid(void)
+{
+	char pid[32];
+	int n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+	if (ftruncate(fs.state_lock_fd, 0) < 0 || pwrite(fs.state_lock_fd, pid, (size_t)n, 0) != n)
+		fs_log("cannot write the pid to the state directory's lock file");
+}
+
 int fs_setup(const struct fs_config *cfg, const char *who)
 {
 	const char *upper = cfg->upper_dir ? cfg->upper_dir : cfg->mountpoint;
@@ -104,7 +103,14 @@ int fs_setup(const struct fs_config *cfg, const char *who)
 	if (!cfg->foreground)
 		openlog("mboxfs", LOG_PID, LOG_DAEMON);
 
-	if (map_load(&fs.map, cfg->map_path) < 0) {
+	/* absolute: the daemon changes to "/", and reloads read it again */
+	static char map_path[PATH_MAX];
+	if (!realpath(cfg->map_path, map_path)) {
+		fprintf(stderr, "%s: %s: %s\n", who, cfg->map_path, strerror(errno));
+		return -1;
+	}
+	fs.map_path = map_path;
+	if (map_load(&fs.map, map_path) < 0) {
 		fprintf(stderr, "%s: %s\n", who, fs.map.errors[0]);
 		return -1;
 	}
@@ -133,12 +139,11 @@ int fs_setup(const struct fs_config *cfg, const char *who)
 		fprintf(stderr, "%s: upper tree %s: %s\n", who, upper, strerror(errno));
 		return -1;
 	}
+	inode_table_init();
 	if (setup_accounts() < 0) {
 		fprintf(stderr, "%s: out of memory\n", who);
 		return -1;
 	}
-	inode_table_init();
-	places_init();
 	return 0;
 }
 
@@ -170,6 +175,12 @@ int fs_main(const struct fs_config *cfg)
 		goto out_signals;
 	if (fuse_daemonize(cfg->foreground) != 0)
 		goto out_unmount;
+	record_pid();
+	/* threads after fuse_daemonize(): its fork keeps only the caller */
+	if (reload_on_sighup() < 0) {
+		fs_log("cannot start the reload thread");
+		goto out_unmount;
+	}
 	if (journal_syncer_start() < 0) {
 		fs_log("cannot start the journal syncer thread");
 		goto out_unmount;
@@ -182,6 +193,7 @@ int fs_main(const struct fs_config *cfg)
 out_unmount:
 	fuse_session_unmount(se);
 out_signals:
+	reload_stop();
 	fuse_remove_signal_handlers(se);
 out_session:
 	fuse_session_destroy(se);

@@ -109,6 +109,18 @@ void inode_forget(struct inode *in, uint64_t n)
 	pthread_mutex_unlock(&fs.lock);
 }
 
+void inode_drop_folder(const struct folder *f)
+{
+	pthread_mutex_lock(&fs.lock);
+	for (size_t b = 0; b < fs.nbuckets; b++)
+		for (struct inode *in = fs.buckets[b]; in; in = in->next)
+			if (in->folder == f)
+				in->role = ROLE_NONE, in->folder = NULL;
+	if (fs.root.folder == f)
+		fs.root.role = ROLE_NONE, fs.root.folder = NULL;
+	pthread_mutex_unlock(&fs.lock);
+}
+
 void inode_rename_paths(const char *old_path, const char *new_path)
 {
 	size_t n = strlen(old_path);

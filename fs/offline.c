@@ -44,10 +44,10 @@ static void *worker(void *arg)
 {
 	struct offline_run *run = arg;
 	size_t i;
-	while ((i = atomic_fetch_add(&run->next, 1)) < fs.map.naccounts) {
-		if (account_matches(&fs.map.accounts[i], run->pattern)) {
+	while ((i = atomic_fetch_add(&run->next, 1)) < fs.naccounts) {
+		if (account_matches(fs.accounts[i]->a, run->pattern)) {
 			atomic_fetch_add(&run->matched, 1);
-			materialize_account(run, &fs.accounts[i]);
+			materialize_account(run, fs.accounts[i]);
 		}
 		atomic_fetch_add(&run->accounts_done, 1);
 	}
@@ -57,7 +57,7 @@ static void *worker(void *arg)
 static void report(struct offline_run *run, const char *end)
 {
 	fprintf(stderr, "\rmboxfs materialize: %zu/%zu accounts, %llu messages, %.1f MB%s",
-	        atomic_load(&run->accounts_done), fs.map.naccounts,
+	        atomic_load(&run->accounts_done), fs.naccounts,
 	        (unsigned long long)atomic_load(&run->messages),
 	        (double)atomic_load(&run->bytes) / 1e6, end);
 }
@@ -81,7 +81,7 @@ int fs_materialize_offline(const struct fs_config *cfg, int jobs, int progress)
 		fprintf(stderr, "mboxfs materialize: cannot start a thread\n");
 		return 1;
 	}
-	while (progress && atomic_load(&run.accounts_done) < fs.map.naccounts) {
+	while (progress && atomic_load(&run.accounts_done) < fs.naccounts) {
 		report(&run, "");
 		nanosleep(&(struct timespec){0, 500000000}, NULL);
 	}

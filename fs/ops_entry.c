@@ -48,8 +48,10 @@ int merged_lookup(fuse_ino_t parent, const char *name, struct fuse_entry_param *
 		return -ENOMEM;
 	}
 	pthread_mutex_lock(&fs.lock);
-	if (S_ISDIR(e->attr.st_mode) && !in->path && path) {
-		in->path = path, path = NULL;
+	if (S_ISDIR(e->attr.st_mode) && path && (!in->path || !strcmp(in->path, path))) {
+		/* what it is now: a reload may have added or retired an account */
+		if (!in->path)
+			in->path = path, path = NULL;
 		in->role = child_role;
 		in->folder = child_folder;
 	}
@@ -182,6 +184,10 @@ static void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const 
 	(void)flags;
 	struct folder *f = folder_dir(ino);
 	char text[32] = "";
+	if (ino == FUSE_ROOT_ID && !strcmp(name, MBOXFS_RELOAD_XATTR)) {
+		fuse_reply_err(req, -fs_reload(NULL, 0));
+		return;
+	}
 	if (strcmp(name, MBOXFS_MATERIALIZE_XATTR) || !f || size >= sizeof text) {
 		fuse_reply_err(req, strcmp(name, MBOXFS_MATERIALIZE_XATTR) ? ENOTSUP : EINVAL);
 		return;
@@ -214,14 +220,18 @@ static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t
 {
 	struct folder *f = folder_dir(ino);
 	uint64_t a, b, c;
-	char text[80];
+	char text[1024];
 	int r = -ENODATA, len = 0;
 	if (f && !strcmp(name, MBOXFS_PENDING_XATTR) &&
 	    (r = materialize_pending(f, &a, &b, &c)) == 0)
 		len = snprintf(text, sizeof text, "%llu %llu %llu\n", (unsigned long long)a,
 		               (unsigned long long)b, (unsigned long long)c);
-	else if (ino == FUSE_ROOT_ID && !strcmp(name, MBOXFS_RESERVE_XATTR) &&
-	         (r = journal_reserve_state(fs.state_dir, &a, &b)) == 0)
+	else if (ino == FUSE_ROOT_ID && !strcmp(name, MBOXFS_RELOAD_XATTR)) {
+		fs_reload_result(text, sizeof text);
+		len = (int)strlen(text);
+		r = 0;
+	} else if (ino == FUSE_ROOT_ID && !strcmp(name, MBOXFS_RESERVE_XATTR) &&
+	           (r = journal_reserve_state(fs.state_dir, &a, &b)) == 0)
 		len = snprintf(text, sizeof text, "%llu %llu\n", (unsigned long long)a,
 		               (unsigned long long)b);
 	if (r < 0)

@@ -12,7 +12,7 @@ struct place {
 	char *path;
 	enum role role;
 	struct folder *folder;
-	size_t *accounts; /* indexes of the accounts at or below this path */
+	struct account_rt **accounts; /* not yet ready, at or below this path */
 	size_t naccounts;
 	struct place *next;
 };
@@ -42,40 +42,59 @@ static struct place *find(const char *path, int create)
 	return p;
 }
 
-static int add_account(struct place *p, size_t account)
+static int add_account(struct place *p, struct account_rt *acct)
 {
-	size_t *n = realloc(p->accounts, (p->naccounts + 1) * sizeof *n);
+	struct account_rt **n = realloc(p->accounts, (p->naccounts + 1) * sizeof *n);
 	if (!n)
 		return -1;
 	p->accounts = n;
-	p->accounts[p->naccounts++] = account;
+	p->accounts[p->naccounts++] = acct;
 	return 0;
 }
 
-void places_init(void)
+void places_init(size_t naccounts)
 {
 	size_t want = 64;
-	while (want < fs.map.naccounts * 4)
+	while (want < naccounts * 4)
 		want <<= 1;
 	fs.nplaces_buckets = want;
 	fs.places = calloc(want, sizeof *fs.places);
-	for (size_t i = 0; i < fs.map.naccounts; i++) {
-		char *path = strdup(fs.map.accounts[i].maildir);
-		if (!path)
-			continue;
-		struct place *p = find("", 1);
-		if (p)
-			add_account(p, i);
-		for (char *s = path; (s = strchr(s, '/')); s++) {
-			*s = '\0';
-			if ((p = find(path, 1)))
-				add_account(p, i);
-			*s = '/';
-		}
-		if ((p = find(path, 1)))
-			add_account(p, i);
-		free(path);
+}
+
+/* Drops from p the accounts that are ready, and acct. Caller holds fs.lock. */
+static void drop_accounts(struct place *p, const struct account_rt *acct)
+{
+	size_t kept = 0;
+	for (size_t i = 0; i < p->naccounts; i++)
+		if (p->accounts[i] != acct &&
+		    __atomic_load_n(&p->accounts[i]->ready, __ATOMIC_ACQUIRE) <= 0)
+			p->accounts[kept++] = p->accounts[i];
+	p->naccounts = kept;
+}
+
+/* Caller holds fs.lock. */
+void places_remove_account(const struct account_rt *acct)
+{
+	for (size_t b = 0; b < fs.nplaces_buckets; b++)
+		for (struct place *p = fs.places[b]; p; p = p->next)
+			drop_accounts(p, acct);
+}
+
+/* Caller holds fs.lock. */
+int places_add_account(struct account_rt *acct)
+{
+	char *path = strdup(acct->a->maildir);
+	struct place *p = path ? find("", 1) : NULL;
+	int r = p ? add_account(p, acct) : -1;
+	for (char *s = path; r == 0 && (s = strchr(s, '/')); s++) {
+		*s = '\0';
+		r = (p = find(path, 1)) ? add_account(p, acct) : -1;
+		*s = '/';
 	}
+	if (r == 0)
+		r = (p = find(path, 1)) ? add_account(p, acct) : -1;
+	free(path);
+	return r;
 }
 
 int place_add(const char *path, enum role role, struct folder *folder)
@@ -90,7 +109,8 @@ int place_add(const char *path, enum role role, struct folder *folder)
 
 enum role place_of(const char *dir_path, struct folder **folder)
 {
-	size_t *todo = NULL, n = 0;
+	struct account_rt **todo = NULL;
+	size_t n = 0;
 	pthread_mutex_lock(&fs.lock);
 	struct place *p = find(dir_path, 0);
 	if (p && p->naccounts && (todo = malloc(p->naccounts * sizeof *todo))) {
@@ -99,17 +119,13 @@ enum role place_of(const char *dir_path, struct folder **folder)
 	}
 	pthread_mutex_unlock(&fs.lock);
 	/* account set-up does I/O and registers places: not under fs.lock */
-	int all_ready = 1;
 	for (size_t i = 0; i < n; i++)
-		if (account_ready(&fs.accounts[todo[i]]) < 0)
-			all_ready = 0;
+		account_ready(todo[i]);
 	free(todo);
 	pthread_mutex_lock(&fs.lock);
 	p = find(dir_path, 0);
-	if (p && n && all_ready) { /* nothing left to prepare here */
-		free(p->accounts);
-		p->accounts = NULL, p->naccounts = 0;
-	}
+	if (p && n) /* what is ready needs nothing more here (a reload may add) */
+		drop_accounts(p, NULL);
 	enum role role = p ? p->role : ROLE_NONE;
 	*folder = p ? p->folder : NULL;
 	pthread_mutex_unlock(&fs.lock);

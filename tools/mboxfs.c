@@ -23,11 +23,14 @@ static const char usage[] =
     "        [--debug] [-o FUSE_OPTIONS] MOUNTPOINT\n"
     "      serve every account of the map as Courier maildirs at MOUNTPOINT\n"
     "      (as mount.mboxfs MAP MOUNTPOINT -o state=DIR,... for /etc/fstab)\n"
-    "  materialize --map FILE [--rate MB/S] [--quiet] MAILROOT\n"
+    "  reload MOUNTPOINT\n"
+    "      the mount reads its account map again: new accounts are served, accounts\n"
+    "      gone from it retired once nothing of them is virtual (as SIGHUP)\n"
+    "  materialize --map FILE [--account PATTERN] [--rate MB/S] [--quiet] MAILROOT\n"
     "      on a mount: write every message and control file still virtual to the\n"
     "      upper tree under its own name; interrupted, it goes on the next time\n"
-    "  materialize --offline --map FILE --state DIR [--source-tz ZONE] [--jobs N]\n"
-    "              [--quiet] MAILROOT\n"
+    "  materialize --offline --map FILE --state DIR [--account PATTERN]\n"
+    "              [--source-tz ZONE] [--jobs N] [--quiet] MAILROOT\n"
     "      the same without a mount: the map converted to maildirs in MAILROOT\n"
     "  status --map FILE MAILROOT\n"
     "      what of a mount is still virtual; exit status 0 when nothing is, 3 when\n"
@@ -80,6 +83,8 @@ int main(int argc, char **argv)
 		return cmd_mount(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "materialize"))
 		return cmd_materialize(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "reload"))
+		return cmd_reload(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "status"))
 		return cmd_status(argc - 1, argv + 1);
 	fprintf(stderr, "mboxfs: unknown command '%s'\n\n%s", argv[1], usage);

@@ -120,7 +120,7 @@ static int is_mboxfs_mount(const char *path)
 	return found;
 }
 
-int open_mount(const char *who, const char *map_path, const char *mailroot, struct account_map *map)
+int check_mount(const char *who, const char *mailroot)
 {
 	int mounted = is_mboxfs_mount(mailroot);
 	if (mounted <= 0) {
@@ -128,6 +128,13 @@ int open_mount(const char *who, const char *map_path, const char *mailroot, stru
 		        mounted < 0 ? strerror(errno) : "no mboxfs is mounted there");
 		return -1;
 	}
+	return 0;
+}
+
+int open_mount(const char *who, const char *map_path, const char *mailroot, struct account_map *map)
+{
+	if (check_mount(who, mailroot) < 0)
+		return -1;
 	if (map_load(map, map_path) < 0) {
 		fprintf(stderr, "%s: %s\n", who, map->errors[0]);
 		map_free(map);

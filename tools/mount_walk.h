@@ -34,6 +34,10 @@ int walk_folders(const char *path, folder_fn fn, void *arg);
 
 struct account_map;
 
+/* Checks that mailroot is where an mboxfs is mounted; says why not on stderr
+ * after who. 0, or -1. */
+int check_mount(const char *who, const char *mailroot);
+
 /* Loads the map and checks that mailroot is where an mboxfs is mounted; says
  * why not on stderr after who. 0, or -1. */
 int open_mount(const char *who, const char *map_path, const char *mailroot,
