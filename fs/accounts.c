@@ -436,6 +436,11 @@ int folder_index_of_uid(const struct folder *f, uint32_t uid, uint32_t *index)
 	return 0;
 }
 
+int folder_index_of_vid(const struct folder *f, fuse_ino_t id, uint32_t *index)
+{
+	return vid_kind(id) == VK_MESSAGE && folder_index_of_uid(f, vid_uid(id), index);
+}
+
 const struct mbx_message *folder_message_by_name(struct folder *f, const char *name,
                                                  uint32_t *index)
 {

@@ -65,7 +65,9 @@ static int copy_up_recorded(fuse_ino_t id, struct folder *f, struct inode *newdi
 		int r = copy_up(id, newdir, newname, flags);
 		return r ? r : fstate_control_removed(f, vid_kind(id));
 	}
-	uint32_t index = vid_index(id);
+	uint32_t index;
+	if (!folder_index_of_vid(f, id, &index))
+		return -ENOENT;
 	/* a copy that keeps the key in this cur/ lives on as the same message */
 	char done = keeps_key(f, index, newdir, newname) ? 'k' : 'u';
 	char *target = NULL;
@@ -90,12 +92,12 @@ int virtual_rename(fuse_ino_t id, const char *name, struct inode *newdir, const 
 	if (flags & ~RENAME_NOREPLACE)
 		return -EINVAL; /* RENAME_EXCHANGE needs an upper file on both sides */
 	pthread_mutex_lock(&f->change_lock);
-	uint32_t index = vid_index(id);
+	uint32_t index = 0;
 	uint8_t new_flags;
 	if (vid_kind(id) != VK_MESSAGE)
 		r = control_hidden(f, vid_kind(id)) ? -ENOENT : 0;
 	else
-		r = still_there(f, index, name);
+		r = folder_index_of_vid(f, id, &index) ? still_there(f, index, name) : -ENOENT;
 	if (r == 0 && vid_kind(id) == VK_MESSAGE &&
 	    flag_change(f, index, newdir, newname, &new_flags))
 		r = fstate_set_flags(f, index, new_flags);
@@ -112,11 +114,14 @@ int virtual_unlink(fuse_ino_t id, const char *name)
 	if (r < 0)
 		return r;
 	pthread_mutex_lock(&f->change_lock);
+	uint32_t index;
 	if (vid_kind(id) != VK_MESSAGE)
 		r = control_hidden(f, vid_kind(id)) ? -ENOENT
 		                                    : fstate_control_removed(f, vid_kind(id));
-	else if ((r = still_there(f, vid_index(id), name)) == 0)
-		r = fstate_expunge(f, vid_index(id));
+	else if (!folder_index_of_vid(f, id, &index))
+		r = -ENOENT;
+	else if ((r = still_there(f, index, name)) == 0)
+		r = fstate_expunge(f, index);
 	pthread_mutex_unlock(&f->change_lock);
 	return r;
 }

@@ -7,8 +7,9 @@
  *   bit 63     virtual
  *   bits 56-62 kind (enum vkind)
  *   bits 32-55 folder id
- *   bits 0-31  message index (messages) or 0
- * The same value is the object's st_ino: stable for the life of the mount.
+ *   bits 0-31  message UID (messages) or 0
+ * The same value is the object's st_ino: stable for the life of the mount,
+ * also when the old server changes the mbox (a UID names one message).
  */
 #ifndef MBOXFS_FS_INTERNAL_H
 #define MBOXFS_FS_INTERNAL_H
@@ -170,6 +171,8 @@ const char *folder_subdir(enum role role);
 struct folder *folder_by_id(uint32_t id);
 const struct mbx_message *folder_message_by_name(struct folder *f, const char *name,
                                                  uint32_t *index);
+/* The index of the message a virtual id names in a loaded folder: 1, or 0. */
+int folder_index_of_vid(const struct folder *f, fuse_ino_t id, uint32_t *index);
 size_t folder_message_name(const struct folder *f, uint32_t index, char *buf);
 int folder_index_of_uid(const struct folder *f, uint32_t uid, uint32_t *index);
 
@@ -273,7 +276,7 @@ static inline uint32_t vid_folder(fuse_ino_t id)
 {
 	return (uint32_t)((id >> 32) & 0xffffff);
 }
-static inline uint32_t vid_index(fuse_ino_t id)
+static inline uint32_t vid_uid(fuse_ino_t id)
 {
 	return (uint32_t)id;
 }

@@ -104,9 +104,18 @@ static int list_virtual(struct folder *f, struct todo *t)
 	return 0;
 }
 
+/* The index of the message a listed id names (listed under change_lock or
+ * the view lock: it is there). */
+static uint32_t index_of(const struct folder *f, fuse_ino_t id)
+{
+	uint32_t index = 0;
+	folder_index_of_vid(f, id, &index);
+	return index;
+}
+
 static uint64_t size_of(const struct folder *f, fuse_ino_t id)
 {
-	return vid_kind(id) == VK_MESSAGE ? f->file.mb.msgs[vid_index(id)].size : 0;
+	return vid_kind(id) == VK_MESSAGE ? f->file.mb.msgs[index_of(f, id)].size : 0;
 }
 
 int materialize_pending(struct folder *f, uint64_t *messages, uint64_t *bytes, uint64_t *controls)
@@ -160,7 +169,7 @@ static size_t choose(struct folder *f, const struct folder_dirs *d, const struct
 		it->id = t->ids[i];
 		it->dir = &d->dir[role_of(kind)];
 		if (kind == VK_MESSAGE)
-			folder_message_name(f, vid_index(it->id), it->name);
+			folder_message_name(f, index_of(f, it->id), it->name);
 		else
 			snprintf(it->name, sizeof it->name, "%s", control_file_name(kind));
 		if (fstatat(it->dir->fd, it->name, &st, AT_SYMLINK_NOFOLLOW) == 0)
@@ -183,7 +192,7 @@ static int write_batch(struct folder *f, const struct folder_dirs *d, struct ite
 	for (; r == 0 && written < n; written++) {
 		struct item *it = &items[written];
 		if (vid_kind(it->id) == VK_MESSAGE) {
-			indexes[nmessages] = vid_index(it->id);
+			indexes[nmessages] = index_of(f, it->id);
 			if (asprintf(&targets[nmessages++], "%s/%s", it->dir->path, it->name) < 0) {
 				targets[--nmessages] = NULL;
 				r = -ENOMEM;

@@ -79,11 +79,12 @@ static void fill_common(struct stat *st, fuse_ino_t id, const struct folder *f)
 
 const struct mbx_message *virtual_message(fuse_ino_t id, struct folder **f, int *err)
 {
+	uint32_t index;
 	*f = folder_by_id(vid_folder(id));
 	*err = !*f ? -ENOENT : folder_load(*f);
-	if (*err == 0 && vid_index(id) >= (*f)->file.mb.nmsgs)
+	if (*err == 0 && !folder_index_of_vid(*f, id, &index))
 		*err = -ENOENT;
-	return *err ? NULL : &(*f)->file.mb.msgs[vid_index(id)];
+	return *err ? NULL : &(*f)->file.mb.msgs[index];
 }
 
 int virtual_stat(fuse_ino_t id, struct stat *st)
@@ -124,7 +125,7 @@ static fuse_ino_t virtual_id_for(enum role role, struct folder *f, const char *n
 	enum vkind kind = 0;
 	if (role == ROLE_CUR)
 		return folder_message_by_name(f, name, &index) && !message_hidden(f, index)
-		           ? vid_make(VK_MESSAGE, f->id, index)
+		           ? vid_make(VK_MESSAGE, f->id, f->file.mb.msgs[index].uid)
 		           : 0;
 	if (role == ROLE_FOLDER && !strcmp(name, "courierimapuiddb"))
 		kind = VK_UIDDB;
@@ -171,7 +172,7 @@ int virtual_entries(enum role role, struct folder *f, int (*in_upper)(const char
 				continue;
 			folder_message_name(f, i, name);
 			if (!in_upper(name, upper_arg) &&
-			    fn(name, vid_make(VK_MESSAGE, f->id, i), arg))
+			    fn(name, vid_make(VK_MESSAGE, f->id, f->file.mb.msgs[i].uid), arg))
 				return 1;
 		}
 		return 0;
