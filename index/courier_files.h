@@ -11,8 +11,15 @@
 
 #include "mbox.h"
 
-/* courierimapuiddb: "1 <uidvalidity> <uidnext>\n", then "<uid> <key>\n" per
- * message, the key being the file name up to ":2,". pop3: INBOX names. */
+/* Courier's own UIDs (APPEND, COPY, delivery) start this far above c-client's
+ * UIDNEXT, so that mail the old server still delivers during the migration
+ * window gets the UIDs c-client gives it there without ever meeting one that
+ * Courier gave to another message (DESIGN.md, "Sources"). */
+#define MBX_LATE_UID_MARGIN 10000u
+
+/* courierimapuiddb: "1 <uidvalidity> <uidnext + MBX_LATE_UID_MARGIN>\n", then
+ * "<uid> <key>\n" per message, the key being the file name up to ":2,". pop3:
+ * INBOX names. */
 char *mbx_courier_uiddb(const struct mbx_mailbox *mb, int pop3, size_t *len);
 
 /* courierimapkeywords/:list: the keywords in use, one per line, a blank line,

@@ -3,6 +3,7 @@ mount, checksums of the sources, and the expected served view."""
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -10,6 +11,14 @@ import tempfile
 import time
 
 SKIP = 77
+
+
+def late_uid_margin():
+    """MBX_LATE_UID_MARGIN of index/courier_files.h: how far above c-client's
+    UIDNEXT Courier's own UIDs start on the mount."""
+    header = os.path.join(os.path.dirname(__file__), "..", "..", "index", "courier_files.h")
+    with open(header) as f:
+        return int(re.search(r"#define MBX_LATE_UID_MARGIN (\d+)u", f.read()).group(1))
 
 
 def require_environment():
