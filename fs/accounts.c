@@ -59,6 +59,7 @@ static struct folder *new_folder(struct account_rt *acct, const char *uw_name, c
 	f->acct = acct;
 	pthread_mutex_init(&f->lock, NULL);
 	pthread_mutex_init(&f->change_lock, NULL);
+	pthread_rwlock_init(&f->view_lock, NULL);
 	f->mbox_path = strdup(mbox);
 	f->dirpath = strdup(dirpath);
 	if (asprintf(&f->key, "%s:%s", acct->a->maildir, uw_name) < 0)
@@ -356,6 +357,7 @@ int folder_load(struct folder *f)
 				fs_log("%s: not a Unix mailbox: folder shown empty", f->mbox_path);
 			index_uids(f);
 			clean_dirs(f);
+			fstat(f->file.fd, &f->source);
 			if ((r = fstate_load(f)) < 0) {
 				fs_log("%s: cannot read its journal: %s", f->mbox_path,
 				       strerror(-r));
@@ -374,6 +376,26 @@ int folder_load(struct folder *f)
 	return r;
 }
 
+int folder_swap_view(struct folder *f, struct mbx_file *file, const struct stat *source)
+{
+	pthread_rwlock_wrlock(&f->view_lock);
+	pthread_mutex_lock(&f->lock);
+	struct mbx_file old = f->file;
+	f->file = *file;
+	*file = old; /* the caller closes it */
+	free(f->by_uid), free(f->uiddb), free(f->kwlist);
+	f->by_uid = NULL, f->uiddb = f->kwlist = NULL;
+	f->by_uid_cap = f->uiddb_len = f->kwlist_len = 0;
+	index_uids(f);
+	fstate_unload(f);
+	int r = fstate_load(f);
+	f->source = *source;
+	f->diverged = r < 0;
+	pthread_mutex_unlock(&f->lock);
+	pthread_rwlock_unlock(&f->view_lock);
+	return r;
+}
+
 int folder_unservable(enum role role, struct folder *f, const char *name)
 {
 	/* the .Folder directories below an INBOX and the account's
@@ -381,7 +403,7 @@ int folder_unservable(enum role role, struct folder *f, const char *name)
 	if (!f ||
 	    (role == ROLE_FOLDER && (name[0] == '.' || !strcmp(name, "courierimapsubscribed"))))
 		return 0;
-	return folder_load(f) < 0;
+	return folder_load(f) < 0 || __atomic_load_n(&f->diverged, __ATOMIC_ACQUIRE);
 }
 
 void folder_unload(struct folder *f)

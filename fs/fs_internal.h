@@ -65,6 +65,12 @@ struct folder {
 	struct folder *next_in_account;
 	int loaded;       /* 1 ok, -1 failed (logged once, tried again later) */
 	time_t failed_at; /* when it last failed */
+	/* file, by_uid, mstate and the generated files are replaced whole when
+	 * the old server changes the mbox (refresh.c): read them under this
+	 * lock (read), or under change_lock, which a refresh takes first */
+	pthread_rwlock_t view_lock;
+	struct stat source; /* the mbox as it was when loaded */
+	int diverged;       /* changed as c-client never changes it: not served */
 	struct mbx_file file;
 	uint32_t *by_uid; /* open addressing: message index + 1, 0 empty */
 	size_t by_uid_cap;
@@ -160,6 +166,9 @@ long account_virtual(struct account_rt *acct);
 /* Takes the account out of the mount: its maildir becomes plain. */
 void account_retire(struct account_rt *acct);
 int folder_load(struct folder *f); /* 0, or -errno */
+/* Replaces the folder's view with file (a newer open of its mbox), under
+ * change_lock: the journal applied to it again. 0 or -errno. */
+int folder_swap_view(struct folder *f, struct mbx_file *file, const struct stat *source);
 /* 1 if name in a directory of that role of folder f (may be NULL) belongs to
  * a folder that cannot be loaded: it is not served (EIO), never served empty
  * (Courier would give the folder a UIDVALIDITY of its own). */
@@ -229,6 +238,18 @@ void copy_up_tmp_name(char buf[64]);
  * left in a directory. */
 void copy_up_clean(int dir_fd);
 
+/* refresh.c: the old server's changes to a folder's mbox, followed at each
+ * listing of its cur/ (one stat). Names of cur/ that went away or changed
+ * are added to stale (the kernel must forget them). */
+struct name_list {
+	char **names;
+	size_t n;
+};
+void folder_refresh(struct folder *f, struct name_list *stale);
+/* 1 if the open mbox is no longer what the folder shows (cheap: one fstat). */
+int folder_source_changed(struct folder *f);
+void name_list_free(struct name_list *l);
+
 /* reload.c: the account map read again on a live mount. 0, or -EINVAL (a bad
  * map), -EBUSY (an account to retire still has virtual objects), -ENOMEM;
  * nothing changes unless 0. What happened, in words, goes to text. */
@@ -287,7 +308,8 @@ int virtual_stat(fuse_ino_t id, struct stat *st);
 /* The file name of a generated control file ("" for messages). */
 const char *control_file_name(enum vkind kind);
 /* The old message a virtual id names, with its (loaded) folder; NULL with
- * *err = -errno if there is none. */
+ * *err = -errno if there is none. The caller holds the folder's view lock
+ * (read) or its change_lock while it uses the message. */
 const struct mbx_message *virtual_message(fuse_ino_t id, struct folder **f, int *err);
 /* The bytes of a generated control file: kept by the folder or account, or,
  * when *owned is set, made for this call (the caller frees *owned). */
@@ -301,6 +323,9 @@ int virtual_entries(enum role role, struct folder *f, int (*in_upper)(const char
  * create an entry. Returns 0 and fills e (a real entry counts as a lookup), or
  * -errno. */
 int merged_lookup(fuse_ino_t parent, const char *name, struct fuse_entry_param *e);
+/* Makes the kernel look names of f's cur/ up again (not from a request of
+ * that directory: it locks it). */
+void forget_cur_names(struct folder *f, char *const *names, size_t n);
 /* "/proc/self/fd/N" of an O_PATH fd, for calls that need a real path */
 void proc_path(int fd, char buf[64]);
 

@@ -122,15 +122,17 @@ int materialize_pending(struct folder *f, uint64_t *messages, uint64_t *bytes, u
 {
 	struct todo t = {0};
 	int r = folder_load(f);
+	*messages = *bytes = *controls = 0;
+	pthread_mutex_lock(&f->change_lock); /* sizes of the listed view */
 	if (r == 0)
 		r = list_virtual(f, &t);
-	*messages = *bytes = *controls = 0;
 	for (size_t i = 0; r == 0 && i < t.n; i++) {
 		if (vid_kind(t.ids[i]) == VK_MESSAGE)
 			++*messages, *bytes += size_of(f, t.ids[i]);
 		else
 			++*controls;
 	}
+	pthread_mutex_unlock(&f->change_lock);
 	free(t.ids);
 	return r;
 }

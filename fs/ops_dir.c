@@ -122,7 +122,11 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	}
 	if (in->path) /* the mail root and the directories on the way to maildirs */
 		place_of(in->path, &f);
+	struct name_list stale = {0};
+	if (in->role == ROLE_CUR && in->folder) /* what the old server changed */
+		folder_refresh(in->folder, &stale);
 	if (in->role != ROLE_FOLDER && folder_unservable(in->role, in->folder, "")) {
+		name_list_free(&stale);
 		fuse_reply_err(req, EIO);
 		return;
 	}
@@ -134,6 +138,7 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		if (fd >= 0 && !dp)
 			close(fd);
 		free(d);
+		name_list_free(&stale);
 		fuse_reply_err(req, err);
 		return;
 	}
@@ -151,12 +156,15 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		failed = drop_shadowed(d, nvirtual);
 	if (failed) {
 		free_handle(d);
+		name_list_free(&stale);
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
 	fi->fh = (uint64_t)(uintptr_t)d;
 	fi->cache_readdir = 0;
 	fuse_reply_open(req, fi);
+	forget_cur_names(in->folder, stale.names, stale.n); /* after the reply */
+	name_list_free(&stale);
 }
 
 static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,

@@ -158,21 +158,20 @@ static struct folder *folder_dir(fuse_ino_t ino)
 	return in && in->role == ROLE_FOLDER ? in->folder : NULL;
 }
 
-/* The kernel still maps the names of what a batch made real to the virtual
- * objects: make it look again (after the reply: it locks the directory). */
-static void forget_names(struct folder *f, const struct materialized *done)
+void forget_cur_names(struct folder *f, char *const *names, size_t n)
 {
 	char *path = NULL;
 	struct stat st;
+	if (!n || !fs.se)
+		return;
 	pthread_mutex_lock(&f->lock);
-	int n = asprintf(&path, "%s%s", f->dirpath, folder_subdir(ROLE_CUR));
+	int len = asprintf(&path, "%s%s", f->dirpath, folder_subdir(ROLE_CUR));
 	pthread_mutex_unlock(&f->lock);
-	fuse_ino_t cur = n >= 0 && fstatat(fs.upper_fd, path, &st, AT_SYMLINK_NOFOLLOW) == 0
+	fuse_ino_t cur = len >= 0 && fstatat(fs.upper_fd, path, &st, AT_SYMLINK_NOFOLLOW) == 0
 	                     ? inode_known(st.st_dev, st.st_ino)
 	                     : 0;
-	for (size_t i = 0; cur && i < done->nnames; i++)
-		fuse_lowlevel_notify_inval_entry(fs.se, cur, done->names[i],
-		                                 strlen(done->names[i]));
+	for (size_t i = 0; cur && i < n; i++)
+		fuse_lowlevel_notify_inval_entry(fs.se, cur, names[i], strlen(names[i]));
 	free(path);
 }
 
@@ -202,7 +201,8 @@ static void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const 
 	struct materialized done = {0};
 	int r = materialize_batch(f, max_bytes, 1, &done);
 	fuse_reply_err(req, -r);
-	forget_names(f, &done);
+	/* the kernel still maps their names to the virtual objects */
+	forget_cur_names(f, done.names, done.nnames);
 	materialized_free(&done);
 }
 

@@ -117,6 +117,28 @@ static void read_message_zero_copy(fuse_req_t req, const struct folder *f,
 	free(v);
 }
 
+/* Served bytes [off, off+size) of message m of f (whose view lock is held). */
+static void read_message(fuse_req_t req, const struct folder *f, const struct mbx_message *m,
+                         size_t size, off_t off)
+{
+	if ((uint64_t)off >= m->size) {
+		fuse_reply_buf(req, NULL, 0);
+		return;
+	}
+	if (!(m->bits & (MBX_HAS_CR | MBX_NUL_AS_SPACE))) {
+		read_message_zero_copy(req, f, m, size, off);
+		return;
+	}
+	char *buf = malloc(size);
+	if (!buf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	size_t n = mbx_read_served(&f->file.mb, m, f->file.data, (uint64_t)off, buf, size);
+	fuse_reply_buf(req, buf, n);
+	free(buf);
+}
+
 static void read_virtual(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
                          struct fuse_file_info *fi)
 {
@@ -138,30 +160,25 @@ static void read_virtual(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		free(copy);
 		return;
 	}
-	struct folder *f;
-	int r;
-	const struct mbx_message *m = virtual_message(ino, &f, &r);
-	if (!m) {
+	struct folder *f = folder_by_id(vid_folder(ino));
+	if (f && folder_source_changed(f)) { /* the old server wrote it: follow first */
+		struct name_list stale = {0};
+		folder_refresh(f, &stale);
+		forget_cur_names(f, stale.names, stale.n);
+		name_list_free(&stale);
+	}
+	int r = f ? 0 : -ENOENT;
+	if (f)
+		pthread_rwlock_rdlock(&f->view_lock);
+	const struct mbx_message *m = f ? virtual_message(ino, &f, &r) : NULL;
+	if (m && __atomic_load_n(&f->diverged, __ATOMIC_ACQUIRE))
+		m = NULL, r = -EIO; /* its bytes are not what was served */
+	if (!m)
 		fuse_reply_err(req, -r);
-		return;
-	}
-	if ((uint64_t)off >= m->size) {
-		fuse_reply_buf(req, NULL, 0);
-		return;
-	}
-	if (!(m->bits & (MBX_HAS_CR | MBX_NUL_AS_SPACE))) {
-		read_message_zero_copy(req, f, m, size, off);
-
-		return;
-	}
-	char *buf = malloc(size);
-	if (!buf) {
-		fuse_reply_err(req, ENOMEM);
-		return;
-	}
-	size_t n = mbx_read_served(&f->file.mb, m, f->file.data, (uint64_t)off, buf, size);
-	fuse_reply_buf(req, buf, n);
-	free(buf);
+	else
+		read_message(req, f, m, size, off);
+	if (f)
+		pthread_rwlock_unlock(&f->view_lock);
 }
 
 static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,

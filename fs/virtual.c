@@ -36,12 +36,12 @@ static char *pop3_sizelist(struct folder *f, size_t *len)
 	return list;
 }
 
-int virtual_content(fuse_ino_t id, const char **data, size_t *len, char **owned)
+/* virtual_content() for a caller that holds f's view lock: *data stays valid
+ * as long as it does. */
+static int content_locked(struct folder *f, fuse_ino_t id, const char **data, size_t *len,
+                          char **owned)
 {
-	struct folder *f = folder_by_id(vid_folder(id));
 	*owned = NULL;
-	if (!f)
-		return -ENOENT;
 	enum vkind kind = vid_kind(id);
 	if (kind == VK_SUBSCRIBED) {
 		*data = f->acct->subscribed;
@@ -66,6 +66,24 @@ int virtual_content(fuse_ino_t id, const char **data, size_t *len, char **owned)
 	return *data ? 0 : -ENOENT;
 }
 
+int virtual_content(fuse_ino_t id, const char **data, size_t *len, char **owned)
+{
+	struct folder *f = folder_by_id(vid_folder(id));
+	if (!f)
+		return -ENOENT;
+	pthread_rwlock_rdlock(&f->view_lock);
+	int r = content_locked(f, id, data, len, owned);
+	if (r == 0 && !*owned) { /* a copy: a refresh may replace the folder's own */
+		*owned = malloc(*len ? *len : 1);
+		if (*owned)
+			memcpy(*owned, *data, *len);
+		*data = *owned;
+		r = *owned ? 0 : -ENOMEM;
+	}
+	pthread_rwlock_unlock(&f->view_lock);
+	return r;
+}
+
 static void fill_common(struct stat *st, fuse_ino_t id, const struct folder *f)
 {
 	memset(st, 0, sizeof *st);
@@ -87,11 +105,9 @@ const struct mbx_message *virtual_message(fuse_ino_t id, struct folder **f, int 
 	return *err ? NULL : &(*f)->file.mb.msgs[index];
 }
 
-int virtual_stat(fuse_ino_t id, struct stat *st)
+/* virtual_stat() for a caller that holds f's view lock. */
+static int stat_locked(struct folder *f, fuse_ino_t id, struct stat *st)
 {
-	struct folder *f = folder_by_id(vid_folder(id));
-	if (!f)
-		return -ENOENT;
 	if (vid_kind(id) == VK_MESSAGE) {
 		int r;
 		const struct mbx_message *m = virtual_message(id, &f, &r);
@@ -105,7 +121,7 @@ int virtual_stat(fuse_ino_t id, struct stat *st)
 		const char *data;
 		char *owned;
 		size_t len;
-		int r = virtual_content(id, &data, &len, &owned);
+		int r = content_locked(f, id, &data, &len, &owned);
 		free(owned);
 		if (r < 0)
 			return r;
@@ -115,6 +131,17 @@ int virtual_stat(fuse_ino_t id, struct stat *st)
 	}
 	st->st_blocks = (st->st_size + 511) / 512;
 	return 0;
+}
+
+int virtual_stat(fuse_ino_t id, struct stat *st)
+{
+	struct folder *f = folder_by_id(vid_folder(id));
+	if (!f)
+		return -ENOENT;
+	pthread_rwlock_rdlock(&f->view_lock);
+	int r = stat_locked(f, id, st);
+	pthread_rwlock_unlock(&f->view_lock);
+	return r;
 }
 
 /* The virtual object shown as name in a directory of that role, or 0: what
@@ -143,11 +170,13 @@ static fuse_ino_t virtual_id_for(enum role role, struct folder *f, const char *n
 
 int virtual_lookup(enum role role, struct folder *f, const char *name, struct fuse_entry_param *e)
 {
-	fuse_ino_t id = f ? virtual_id_for(role, f, name) : 0;
-	if (!id)
+	if (!f)
 		return -ENOENT;
+	pthread_rwlock_rdlock(&f->view_lock);
+	fuse_ino_t id = virtual_id_for(role, f, name);
 	memset(e, 0, sizeof *e);
-	int r = virtual_stat(id, &e->attr);
+	int r = id ? stat_locked(f, id, &e->attr) : -ENOENT;
+	pthread_rwlock_unlock(&f->view_lock);
 	if (r < 0)
 		return r;
 	e->ino = id;
@@ -157,12 +186,11 @@ int virtual_lookup(enum role role, struct folder *f, const char *name, struct fu
 	return 0;
 }
 
-int virtual_entries(enum role role, struct folder *f, int (*in_upper)(const char *, void *),
-                    void *upper_arg, virtual_entry_fn fn, void *arg)
+/* virtual_entries() for a caller that holds f's view lock. */
+static int entries_locked(enum role role, struct folder *f, int (*in_upper)(const char *, void *),
+                          void *upper_arg, virtual_entry_fn fn, void *arg)
 {
 	char name[MBX_NAME_MAX];
-	if (!f)
-		return 0;
 	switch (role) {
 	case ROLE_CUR:
 		if (folder_load(f) < 0)
@@ -196,13 +224,24 @@ int virtual_entries(enum role role, struct folder *f, int (*in_upper)(const char
 		const char *data;
 		char *owned;
 		size_t len;
-		if (virtual_content(vid_make(VK_KEYWORDS, f->id, 0), &data, &len, &owned) == 0 &&
-		    !control_hidden(f, VK_KEYWORDS) && !in_upper(":list", upper_arg) &&
-		    fn(":list", vid_make(VK_KEYWORDS, f->id, 0), arg))
-			return 1;
-		return 0;
+		fuse_ino_t id = vid_make(VK_KEYWORDS, f->id, 0);
+		int exists = content_locked(f, id, &data, &len, &owned) == 0;
+		free(owned);
+		return exists && !control_hidden(f, VK_KEYWORDS) && !in_upper(":list", upper_arg) &&
+		       fn(":list", id, arg);
 	}
 	default:
 		return 0;
 	}
+}
+
+int virtual_entries(enum role role, struct folder *f, int (*in_upper)(const char *, void *),
+                    void *upper_arg, virtual_entry_fn fn, void *arg)
+{
+	if (!f)
+		return 0;
+	pthread_rwlock_rdlock(&f->view_lock);
+	int r = entries_locked(role, f, in_upper, upper_arg, fn, arg);
+	pthread_rwlock_unlock(&f->view_lock);
+	return r;
 }
