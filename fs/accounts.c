@@ -95,7 +95,10 @@ struct folder *folder_by_id(uint32_t id)
 
 const char *folder_subdir(enum role role)
 {
-	return role == ROLE_CUR ? "/cur" : role == ROLE_KEYWORDS ? "/courierimapkeywords" : "";
+	return role == ROLE_CUR        ? "/cur"
+	       : role == ROLE_KEYWORDS ? "/courierimapkeywords"
+	       : role == ROLE_TMP      ? "/tmp"
+	                               : "";
 }
 
 /* Registers dir as a folder of that role (ROLE_NONE: no longer one), with its
@@ -104,7 +107,7 @@ static void set_places(const char *dir, enum role folder_role, struct folder *f)
 {
 	char sub[PATH_MAX + 64];
 	place_add(dir, folder_role, f);
-	for (enum role role = ROLE_CUR; role <= ROLE_KEYWORDS; role++) {
+	for (enum role role = ROLE_CUR; role <= ROLE_TMP; role++) {
 		snprintf(sub, sizeof sub, "%s%s", dir, folder_subdir(role));
 		place_add(sub, f ? role : ROLE_NONE, f);
 	}
@@ -403,7 +406,16 @@ int folder_unservable(enum role role, struct folder *f, const char *name)
 	if (!f ||
 	    (role == ROLE_FOLDER && (name[0] == '.' || !strcmp(name, "courierimapsubscribed"))))
 		return 0;
-	return folder_load(f) < 0 || __atomic_load_n(&f->diverged, __ATOMIC_ACQUIRE);
+	if (folder_load(f) < 0)
+		return 1;
+	/* changed by the old server (one fstat), or restored since it diverged */
+	if (__atomic_load_n(&f->diverged, __ATOMIC_ACQUIRE) || folder_source_changed(f)) {
+		struct name_list stale = {0};
+		folder_refresh(f, &stale);
+		forget_cur_names(f, stale.names, stale.n);
+		name_list_free(&stale);
+	}
+	return __atomic_load_n(&f->diverged, __ATOMIC_ACQUIRE);
 }
 
 void folder_unload(struct folder *f)

@@ -42,6 +42,8 @@ enum role {
 	ROLE_FOLDER,   /* a maildir: the account root (INBOX) or .Folder */
 	ROLE_CUR,      /* its cur/ */
 	ROLE_KEYWORDS, /* its courierimapkeywords/ */
+	ROLE_TMP,      /* its tmp/: nothing virtual, but refused when the folder
+	                  is not served (Courier and deliveries then stop there) */
 };
 
 struct account_rt;

@@ -16,12 +16,29 @@ struct control_handle {
 	char *owned; /* freed at release */
 };
 
+/* What the old server changed in f's mbox, taken in before serving it
+ * (refresh.c); always when asked, else when the open mbox changed. */
+static void follow_source(struct folder *f, int always)
+{
+	if (!f || (!always && !folder_source_changed(f)))
+		return;
+	struct name_list stale = {0};
+	folder_refresh(f, &stale);
+	forget_cur_names(f, stale.names, stale.n);
+	name_list_free(&stale);
+}
+
 static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct inode *in = inode_of(ino);
 	if (!in) {
 		struct stat st;
-		int r = virtual_stat(ino, &st);
+		/* Courier reads courierimapuiddb before it lists cur/: new mail of
+		 * the old server must be in it by then */
+		struct folder *f = folder_by_id(vid_folder(ino));
+		if (vid_kind(ino) == VK_UIDDB || vid_kind(ino) == VK_KEYWORDS)
+			follow_source(f, 1);
+		int r = f && folder_unservable(ROLE_CUR, f, "") ? -EIO : virtual_stat(ino, &st);
 		if (r < 0) {
 			fuse_reply_err(req, -r);
 			return;
@@ -42,7 +59,9 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 				return;
 			}
 			fi->fh = (uint64_t)(uintptr_t)h;
-			fi->direct_io = vid_kind(ino) == VK_POP3LIST; /* may differ from stat */
+			/* its size may differ from what the kernel cached: the old
+			 * server's changes, expunges (the POP3 list) */
+			fi->direct_io = 1;
 		}
 		fuse_reply_open(req, fi);
 		return;
@@ -64,6 +83,10 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 	struct inode *dir = inode_of(parent);
 	if (!dir) {
 		fuse_reply_err(req, ENOTDIR);
+		return;
+	}
+	if (folder_unservable(dir->role, dir->folder, name)) { /* no scan, no delivery */
+		fuse_reply_err(req, EIO);
 		return;
 	}
 	int fd = openat(dir->fd, name, (fi->flags | O_CREAT) & ~O_NOFOLLOW, mode);
@@ -161,12 +184,7 @@ static void read_virtual(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		return;
 	}
 	struct folder *f = folder_by_id(vid_folder(ino));
-	if (f && folder_source_changed(f)) { /* the old server wrote it: follow first */
-		struct name_list stale = {0};
-		folder_refresh(f, &stale);
-		forget_cur_names(f, stale.names, stale.n);
-		name_list_free(&stale);
-	}
+	follow_source(f, 0); /* the old server wrote it: follow first */
 	int r = f ? 0 : -ENOENT;
 	if (f)
 		pthread_rwlock_rdlock(&f->view_lock);

@@ -10,9 +10,12 @@
  * served bytes, date and size), every new UID above the old ones. Then new
  * mail appears under c-client's UIDs, the old server's flag changes as
  * renames, its expunges as messages gone; the folder's journal is applied on
- * top, so what Courier changed wins (journal.h). Anything else (a truncated,
- * replaced or garbled file) is never served: the folder reads as EIO, with
- * one log line, until its mbox is again consistent with what was served. */
+ * top, so what Courier changed wins (journal.h). Anything else (a file cut
+ * inside a message, replaced, garbled) is never served: the folder reads as
+ * EIO, with one log line, until its mbox is again consistent with what was
+ * served. Limit: a file cut just before a message's X-UID line cannot be told
+ * from c-client expunging the messages after it and new mail arriving; what
+ * is left is served as c-client itself would serve it. */
 #include "fs_internal.h"
 #include "name.h"
 
