@@ -139,12 +139,25 @@ fail:;
 	return -1;
 }
 
-/* Loads an index; returns 1 if it is sound and belongs to key, 0 otherwise. */
-static int load_index(const char *path, const char *key, struct mbx_mailbox *mb,
-                      struct identity *id)
+/* The most served bytes a message's ranges can give: its raw range minus
+ * the cuts, plus one space per NUL cut (CRs removed only lower it). */
+static uint64_t served_bound(const struct mbx_mailbox *mb, const struct mbx_message *m)
 {
-	size_t len = 0;
-	char *buf = slurp(path, &len);
+	uint64_t n = m->raw_len;
+	for (uint32_t c = 0; c < m->ncuts; c++) {
+		const struct mbx_cut *cut = &mb->cuts[m->cut_first + c];
+		n -= MBX_CUT_LEN(cut);
+		n += (cut->len & MBX_CUT_SPACE) != 0;
+	}
+	return n;
+}
+
+/* Parses an index file's bytes; returns 1 if they are sound and belong to
+ * key, 0 otherwise (mb is then empty). Every count, range and string is
+ * checked, so that a reader can use the result without further checks. */
+static int parse_index(const char *buf, size_t len, const char *key, struct mbx_mailbox *mb,
+                       struct identity *id)
+{
 	struct index_header h;
 	int ok = 0;
 	if (!buf || len < sizeof h + 8)
@@ -173,6 +186,8 @@ static int load_index(const char *path, const char *key, struct mbx_mailbox *mb,
 	const char *kw = p, *kwend = p + h.keywords_len;
 	for (int i = 0; i < MBX_MAX_KEYWORDS && kw < kwend; i++) {
 		size_t n = strnlen(kw, (size_t)(kwend - kw));
+		if (n > MBX_MAX_KEYWORD_LEN)
+			goto out;
 		if (n && !(mb->keywords[i] = strndup(kw, n)))
 			goto out;
 		kw += n + 1;
@@ -196,7 +211,7 @@ static int load_index(const char *path, const char *key, struct mbx_mailbox *mb,
 	for (size_t i = 0; i < mb->nmsgs; i++) { /* every range must stay inside the file */
 		const struct mbx_message *m = &mb->msgs[i];
 		if ((uint64_t)m->cut_first + m->ncuts > mb->ncuts ||
-		    m->offset + m->raw_len > h.parsed_size)
+		    m->offset > h.parsed_size || m->raw_len > h.parsed_size - m->offset)
 			goto out;
 		uint64_t end = 0;
 		for (uint32_t c = 0; c < m->ncuts; c++) {
@@ -205,6 +220,15 @@ static int load_index(const char *path, const char *key, struct mbx_mailbox *mb,
 				goto out;
 			end = (uint64_t)cut->off + MBX_CUT_LEN(cut);
 		}
+		uint64_t bound = served_bound(mb, m);
+		if (m->size > bound || (!(m->bits & MBX_HAS_CR) && m->size != bound))
+			goto out;
+	}
+	for (size_t i = 0; i < mb->nanomalies; i++) { /* names and texts readable as is */
+		const struct mbx_anomaly *a = &mb->anomalies[i];
+		if ((unsigned)a->kind > MBX_AN_LIMIT ||
+		    !memchr(a->text, '\0', sizeof a->text))
+			goto out;
 	}
 	mb->kind = (enum mbx_kind)h.kind;
 	mb->rule = (enum mbx_uid_rule)h.rule;
@@ -215,10 +239,26 @@ static int load_index(const char *path, const char *key, struct mbx_mailbox *mb,
 	*id = h.id;
 	ok = 1;
 out:
-	if (!ok && buf) {
+	if (!ok) {
 		mbx_mailbox_free(mb);
 		mbx_mailbox_init(mb);
 	}
+	return ok;
+}
+
+int mbx_index_parse(const char *buf, size_t len, const char *key, struct mbx_mailbox *mb)
+{
+	struct identity id;
+	return parse_index(buf, len, key, mb, &id);
+}
+
+/* Loads an index; returns 1 if it is sound and belongs to key, 0 otherwise. */
+static int load_index(const char *path, const char *key, struct mbx_mailbox *mb,
+                      struct identity *id)
+{
+	size_t len = 0;
+	char *buf = slurp(path, &len);
+	int ok = buf && parse_index(buf, len, key, mb, id);
 	free(buf);
 	return ok;
 }
