@@ -1,7 +1,9 @@
 /* ops_file.c — open, read and write. Real files are served through their
  * upper fd; virtual messages straight from the mbox by their pieces (spliced
- * when the message has no CR); generated control files from memory. */
+ * when the message has no CR), as EIO when the mbox no longer holds them
+ * (source_read.h); generated control files from memory. */
 #include "fs_internal.h"
+#include "source_read.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -150,8 +152,11 @@ static void read_virtual(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		return;
 	}
 	if (!(m->bits & (MBX_HAS_CR | MBX_NUL_AS_SPACE))) {
-		read_message_zero_copy(req, f, m, size, off);
-
+		/* spliced from the fd: a file that shrank would give a short read */
+		if ((r = source_covers(f, source_message_end(m))) < 0)
+			fuse_reply_err(req, -r);
+		else
+			read_message_zero_copy(req, f, m, size, off);
 		return;
 	}
 	char *buf = malloc(size);
@@ -159,8 +164,11 @@ static void read_virtual(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	size_t n = mbx_read_served(&f->file.mb, m, f->file.data, (uint64_t)off, buf, size);
-	fuse_reply_buf(req, buf, n);
+	ssize_t n = source_read_served(f, m, (uint64_t)off, buf, size);
+	if (n < 0)
+		fuse_reply_err(req, (int)-n);
+	else
+		fuse_reply_buf(req, buf, (size_t)n);
 	free(buf);
 }
 

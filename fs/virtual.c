@@ -3,6 +3,7 @@
  * sections 1, 4 and 5), each shown only while the upper tree has no real one. */
 #include "courier_files.h"
 #include "fs_internal.h"
+#include "source_read.h"
 #include "name.h"
 
 #include <errno.h>
@@ -21,6 +22,19 @@ const char *control_file_name(enum vkind kind)
 	return kind >= VK_UIDDB && kind <= VK_POP3LIST ? names[kind] : "";
 }
 
+struct sizelist_pass {
+	struct folder *f;
+	const uint8_t *omit;
+	size_t *len;
+	char *list;
+};
+
+static void make_sizelist(void *arg) /* counts LFs: reads every message */
+{
+	struct sizelist_pass *p = arg;
+	p->list = mbx_courier_pop3_sizelist(&p->f->file.mb, p->f->file.data, p->omit, p->len);
+}
+
 /* Messages pop3d must not list: expunged or moved away, not those whose flags
  * changed (they stay in cur/ under the same key, so keep their UIDL). */
 static char *pop3_sizelist(struct folder *f, size_t *len)
@@ -32,9 +46,14 @@ static char *pop3_sizelist(struct folder *f, size_t *len)
 	for (size_t i = 0; i < n; i++)
 		omit[i] = (uint8_t)(__atomic_load_n(&f->hidden[i], __ATOMIC_ACQUIRE) &
 		                    ~__atomic_load_n(&f->kept[i], __ATOMIC_ACQUIRE));
-	char *list = mbx_courier_pop3_sizelist(&f->file.mb, f->file.data, omit, len);
+	struct sizelist_pass pass = {f, omit, len, NULL};
+	if (source_guarded(f, f->file.mb.parsed_size, make_sizelist, &pass) < 0) {
+		free(pass.list); /* the mbox shrank: EIO */
+		pass.list = NULL;
+		errno = EIO;
+	}
 	free(omit);
-	return list;
+	return pass.list;
 }
 
 int virtual_content(fuse_ino_t id, const char **data, size_t *len, char **owned)
@@ -54,7 +73,7 @@ int virtual_content(fuse_ino_t id, const char **data, size_t *len, char **owned)
 		return r;
 	if (kind == VK_POP3LIST) { /* changes with every expunge: made per open */
 		*data = *owned = pop3_sizelist(f, len);
-		return *data ? 0 : -ENOMEM;
+		return *data ? 0 : errno == EIO ? -EIO : -ENOMEM;
 	}
 	pthread_mutex_lock(&f->lock);
 	if (kind == VK_UIDDB && !f->uiddb)

@@ -1,5 +1,6 @@
 /* store.c — persistent, checksummed index per mbox (see store.h). */
 #include "store.h"
+#include "source_guard.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -439,6 +440,46 @@ static int map_file(struct mbx_file *f, int parse)
 	return 0;
 }
 
+/* What mbx_open() does with the mapped bytes, run under source_guard_run():
+ * a file truncated meanwhile ends it with SIGBUS, turned into an error. */
+struct source_pass {
+	struct mbx_file *f;
+	const struct stat *st;
+	struct identity *id;
+	const struct identity *old_id; /* NULL without a sound index */
+	struct mbx_mailbox *old;       /* its messages, moved out when used */
+	uint32_t now;
+	int r; /* as mbx_parse_append(); 1 also when the index was reused */
+};
+
+static void read_source(void *arg)
+{
+	struct source_pass *p = arg;
+	struct mbx_file *f = p->f;
+	identity_of(p->st, f->data, p->id);
+	if (p->old_id && !memcmp(p->old_id, p->id, sizeof *p->id)) {
+		f->mb = *p->old; /* ownership moves */
+		mbx_mailbox_init(p->old);
+		f->how = MBX_OPEN_INDEX_REUSED;
+		p->r = 1;
+		return;
+	}
+	if (p->old_id && only_grew(p->old_id, p->id, f->data)) {
+		f->mb = *p->old;
+		mbx_mailbox_init(p->old);
+		f->how = MBX_OPEN_APPENDED;
+		p->r = mbx_parse_append(&f->mb, f->data, f->size, p->now);
+		if (p->r == 0) { /* not a clean append: start over, keeping UIDs */
+			*p->old = f->mb;
+			mbx_mailbox_init(&f->mb);
+		}
+	}
+	if (p->r == 0) {
+		f->how = p->old_id ? MBX_OPEN_REBUILT : MBX_OPEN_PARSED;
+		p->r = mbx_parse(&f->mb, f->data, f->size, p->now);
+	}
+}
+
 int mbx_open(struct mbx_file *f, const char *path, const char *state_dir, const char *key,
              char *err, size_t errlen)
 {
@@ -476,27 +517,17 @@ int mbx_open(struct mbx_file *f, const char *path, const char *state_dir, const 
 		mbx_close(f);
 		return -1;
 	}
-	identity_of(&st, f->data, &id);
-	int r = 0;
-	if (have_old && !memcmp(&old_id, &id, sizeof id)) {
-		f->mb = old; /* ownership moves */
-		f->how = MBX_OPEN_INDEX_REUSED;
+	struct source_pass pass = {f, &st, &id, have_old ? &old_id : NULL, &old, now, 0};
+	if (source_guard_run(f->data, f->size, read_source, &pass) < 0) {
+		set_err(err, errlen, "%s: the file shrank while it was read", path);
+		mbx_mailbox_free(&old);
+		mbx_close(f);
+		errno = EIO;
+		return -1;
+	}
+	int r = pass.r;
+	if (f->how == MBX_OPEN_INDEX_REUSED)
 		return 0;
-	}
-	if (have_old && only_grew(&old_id, &id, f->data)) {
-		f->mb = old;
-		mbx_mailbox_init(&old);
-		r = mbx_parse_append(&f->mb, f->data, f->size, now);
-		f->how = MBX_OPEN_APPENDED;
-		if (r == 0) { /* not a clean append: start over, keeping UIDs */
-			old = f->mb;
-			mbx_mailbox_init(&f->mb);
-		}
-	}
-	if (r == 0) {
-		f->how = have_old ? MBX_OPEN_REBUILT : MBX_OPEN_PARSED;
-		r = mbx_parse(&f->mb, f->data, f->size, now);
-	}
 	const char *failed = r < 0 ? "parse" : NULL;
 	if (!failed && state_dir && f->how != MBX_OPEN_APPENDED &&
 	    own_uidvalidity(&f->mb, state_dir, key, !have_old, now) < 0)
