@@ -18,6 +18,15 @@ struct control_handle {
 	char *owned; /* freed at release */
 };
 
+/* 0 if the mbox still holds every byte of virtual message ino, else -errno. */
+static int message_still_there(fuse_ino_t ino)
+{
+	struct folder *f;
+	int r;
+	const struct mbx_message *m = virtual_message(ino, &f, &r);
+	return m ? source_covers(f, source_message_end(m)) : r;
+}
+
 static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct inode *in = inode_of(ino);
@@ -33,8 +42,13 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 			return;
 		}
 		fi->fh = 0;
-		if (vid_kind(ino) == VK_MESSAGE)
+		if (vid_kind(ino) == VK_MESSAGE) {
+			if ((r = message_still_there(ino)) < 0) {
+				fuse_reply_err(req, -r); /* fail early: readers see EIO at open */
+				return;
+			}
 			fi->keep_cache = 1; /* immutable */
+		}
 		else {                      /* a snapshot per open, as a real file gives */
 			struct control_handle *h = calloc(1, sizeof *h);
 			r = h ? virtual_content(ino, &h->data, &h->len, &h->owned) : -ENOMEM;

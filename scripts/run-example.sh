@@ -18,8 +18,10 @@ example=$PWD/examples/oldserver
 work=$(mktemp -d /var/tmp/mboxfs-example.XXXXXX) # not /tmp: Courier refuses sticky dirs
 mnt=$work/mail
 mkdir -p "$mnt"
+# Courier's FAM helper keeps the mount busy: end those inside our mount, by PID
+end_gam_servers() { python3 tests/e2e/harness.py end-gam-servers "$mnt" || true; }
 cleanup() {
-	pkill -x gam_server 2>/dev/null || true # Courier's FAM helper keeps the mount busy
+	end_gam_servers
 	if grep -q " $mnt " /proc/mounts; then fusermount3 -u "$mnt"; fi
 	rm -rf "$work"
 }
@@ -71,7 +73,7 @@ echo "== the cutover: mboxfs status, mboxfs materialize (in production in the ba
 "$mboxfs" status --map "$example/accounts.map" "$mnt" || true # exit status 3: something is virtual
 "$mboxfs" materialize --map "$example/accounts.map" "$mnt"
 "$mboxfs" status --map "$example/accounts.map" "$mnt"
-pkill -x gam_server 2>/dev/null || true
+end_gam_servers
 fusermount3 -u "$mnt"
 echo
 echo "== unmounted: $mnt is plain Maildir now, served by Courier alone"

@@ -4,6 +4,7 @@ import hashlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -81,8 +82,7 @@ class Mount:
 
     def stop(self):
         """Unmounts; returns the daemon's exit status."""
-        # Courier's gam_server keeps its cwd in the maildir and the mount busy
-        subprocess.run(["pkill", "-x", "gam_server"], check=False)
+        end_gam_servers(self.mountpoint)
         for _ in range(50):
             if subprocess.run(["fusermount3", "-u", self.mountpoint],
                               stderr=subprocess.DEVNULL).returncode == 0:
@@ -94,6 +94,43 @@ class Mount:
             self.proc.kill()
             subprocess.run(["fusermount3", "-uz", self.mountpoint], check=False)
             return -1
+
+
+def _inside(path, mountpoint):
+    return path == mountpoint or path.startswith(mountpoint.rstrip("/") + "/")
+
+
+def end_gam_servers(mountpoint):
+    """Ends, by PID, the gam_server processes that keep mountpoint busy.
+
+    Courier's imapd starts gam_server (gamin's FAM server) to watch the
+    maildirs of an IDLE; it outlives imapd with its cwd or open directories
+    inside the maildir, so the mount stays busy. Only a gam_server whose cwd
+    or open files are inside this test's own mount point is ended: on a
+    Courier host the other gam_servers serve live users."""
+    mountpoint = os.path.realpath(mountpoint)
+    ended = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/comm") as f:
+                if f.read().strip() != "gam_server":
+                    continue
+            places = [os.readlink(f"/proc/{pid}/cwd")]
+            fd_dir = f"/proc/{pid}/fd"
+            places += [os.readlink(os.path.join(fd_dir, fd)) for fd in os.listdir(fd_dir)]
+        except OSError:
+            continue  # gone meanwhile, or not ours to look at
+        if any(_inside(p, mountpoint) for p in places):
+            try:
+                os.kill(int(pid), signal.SIGTERM)
+                ended.append(int(pid))
+            except ProcessLookupError:
+                pass
+    deadline = time.time() + 5
+    for pid in ended:  # gam_server is not our child: wait for /proc/PID to go
+        while os.path.exists(f"/proc/{pid}") and time.time() < deadline:
+            time.sleep(0.02)
+    return ended
 
 
 def show(mboxfs, mbox):
@@ -128,3 +165,11 @@ class Results:
     def finish(self):
         print(f"{self.passed} passed, {self.failed} failed")
         return 1 if self.failed else 0
+
+
+if __name__ == "__main__":
+    # for shell scripts: python3 harness.py end-gam-servers MOUNTPOINT
+    if len(sys.argv) == 3 and sys.argv[1] == "end-gam-servers":
+        end_gam_servers(sys.argv[2])
+    else:
+        sys.exit("usage: harness.py end-gam-servers MOUNTPOINT")

@@ -11,6 +11,8 @@ IMAPD_ENV = "set -a; . /etc/courier/imapd; {overrides}AUTHENTICATED=root; HOME=/
 
 
 class Imapd:
+    started = []  # every imapd this process started, for end_started()
+
     def __init__(self, maildir, settings=None):
         settings = dict({"IMAP_BROKENUIDV": "1"}, **(settings or {}))
         overrides = "".join(f"{k}={shlex.quote(v)}; " for k, v in settings.items())
@@ -18,6 +20,7 @@ class Imapd:
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, env={"PATH": "/usr/bin:/bin"},
                                      cwd="/")
+        Imapd.started.append(self.proc)
         greeting = self.proc.stdout.readline()
         if not greeting.startswith(b"* PREAUTH"):
             raise RuntimeError(f"imapd did not greet: {greeting!r}")
@@ -126,3 +129,16 @@ def list_folders(imap, command="LIST", selectable=False):
         raise RuntimeError(status)
     return {parts[0].decode().strip().rsplit(" ", 1)[1].strip('"') for parts in resp
             if not (selectable and b"\\Noselect" in parts[0])}
+
+
+def end_started():
+    """Ends, by PID, every imapd this process started that still runs (a test
+    that killed the mount leaves its sessions hanging); never any other."""
+    for proc in Imapd.started:
+        if proc.poll() is None:
+            proc.kill()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            pass
+    Imapd.started = [p for p in Imapd.started if p.poll() is None]
