@@ -48,8 +48,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 				return;
 			}
 			fi->keep_cache = 1; /* immutable */
-		}
-		else {                      /* a snapshot per open, as a real file gives */
+		} else {                    /* a snapshot per open, as a real file gives */
 			struct control_handle *h = calloc(1, sizeof *h);
 			r = h ? virtual_content(ino, &h->data, &h->len, &h->owned) : -ENOMEM;
 			if (r < 0) {

@@ -82,8 +82,8 @@ static void read_served(void *arg)
 	r->copied = mbx_read_served(&r->f->file.mb, r->m, r->f->file.data, r->off, r->buf, r->len);
 }
 
-ssize_t source_read_served(struct folder *f, const struct mbx_message *m, uint64_t off,
-                           char *buf, size_t len)
+ssize_t source_read_served(struct folder *f, const struct mbx_message *m, uint64_t off, char *buf,
+                           size_t len)
 {
 	struct served_read r = {f, m, off, buf, len, 0};
 	int e = source_guarded(f, source_message_end(m), read_served, &r);
@@ -103,8 +103,7 @@ static void walk_pieces(void *arg)
 	mbx_for_each_piece(&w->f->file.mb, w->m, w->f->file.data, w->fn, w->arg);
 }
 
-int source_for_each_piece(struct folder *f, const struct mbx_message *m, mbx_piece_fn fn,
-                          void *arg)
+int source_for_each_piece(struct folder *f, const struct mbx_message *m, mbx_piece_fn fn, void *arg)
 {
 	struct piece_walk w = {f, m, fn, arg};
 	return source_guarded(f, source_message_end(m), walk_pieces, &w);

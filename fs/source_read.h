@@ -26,8 +26,8 @@ int source_covers(struct folder *f, uint64_t end);
 uint64_t source_message_end(const struct mbx_message *m);
 
 /* mbx_read_served() of message m: the number of bytes copied, or -EIO. */
-ssize_t source_read_served(struct folder *f, const struct mbx_message *m, uint64_t off,
-                           char *buf, size_t len);
+ssize_t source_read_served(struct folder *f, const struct mbx_message *m, uint64_t off, char *buf,
+                           size_t len);
 
 /* mbx_for_each_piece() of message m: 0, or -EIO when the source no longer
  * holds all of it, checked before and after (fn may have seen part of it). */

@@ -3,8 +3,8 @@
  * sections 1, 4 and 5), each shown only while the upper tree has no real one. */
 #include "courier_files.h"
 #include "fs_internal.h"
-#include "source_read.h"
 #include "name.h"
+#include "source_read.h"
 
 #include <errno.h>
 #include <stdio.h>

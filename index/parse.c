@@ -121,8 +121,8 @@ static void x_keywords(struct parser *p, struct mbx_message *m, const char *s, c
 			m->keywords |= (uint32_t)1 << j;
 		else
 			anomaly(p->mb, MBX_AN_UNDECLARED_KEYWORD, p->line,
-			        "keyword \"%.*s\" not declared in X-IMAP/X-IMAPbase: dropped", (int)k,
-			        s); /* k <= 50: at most 105 bytes */
+			        "keyword \"%.*s\" not declared in X-IMAP/X-IMAPbase: dropped",
+			        (int)k, s); /* k <= 50: at most 105 bytes */
 	}
 }
 
@@ -188,8 +188,9 @@ static void x_uid(struct parser *p, struct mbx_message *m, const char *s, const 
 		return;
 	}
 	/* c-client would reset UIDVALIDITY here; at most 113 bytes */
-	anomaly(p->mb, MBX_AN_BAD_XUID, p->line, "%s (%llu): UIDVALIDITY %u kept, new UIDs above %u",
-	        why, (unsigned long long)uid, st->uidvalidity, st->last_uid);
+	anomaly(p->mb, MBX_AN_BAD_XUID, p->line,
+	        "%s (%llu): UIDVALIDITY %u kept, new UIDs above %u", why, (unsigned long long)uid,
+	        st->uidvalidity, st->last_uid);
 	st->uidvalidity = 0;
 	m->uid = 0;
 }

@@ -211,8 +211,8 @@ static int parse_index(const char *buf, size_t len, const char *key, struct mbx_
 		goto out;
 	for (size_t i = 0; i < mb->nmsgs; i++) { /* every range must stay inside the file */
 		const struct mbx_message *m = &mb->msgs[i];
-		if ((uint64_t)m->cut_first + m->ncuts > mb->ncuts ||
-		    m->offset > h.parsed_size || m->raw_len > h.parsed_size - m->offset)
+		if ((uint64_t)m->cut_first + m->ncuts > mb->ncuts || m->offset > h.parsed_size ||
+		    m->raw_len > h.parsed_size - m->offset)
 			goto out;
 		uint64_t end = 0;
 		for (uint32_t c = 0; c < m->ncuts; c++) {
@@ -227,8 +227,7 @@ static int parse_index(const char *buf, size_t len, const char *key, struct mbx_
 	}
 	for (size_t i = 0; i < mb->nanomalies; i++) { /* names and texts readable as is */
 		const struct mbx_anomaly *a = &mb->anomalies[i];
-		if ((unsigned)a->kind > MBX_AN_LIMIT ||
-		    !memchr(a->text, '\0', sizeof a->text))
+		if ((unsigned)a->kind > MBX_AN_LIMIT || !memchr(a->text, '\0', sizeof a->text))
 			goto out;
 	}
 	mb->kind = (enum mbx_kind)h.kind;

@@ -29,6 +29,10 @@ int walk_maildir(const char *path, walk_fn fn, void *arg);
 
 struct account_map;
 
+/* 1 if path is the mount point of an mboxfs (the visible, last mount there),
+ * 0 if not, -1 (errno) on error. */
+int is_mboxfs_mount(const char *path);
+
 /* Loads the map and checks that mailroot is where an mboxfs is mounted; says
  * why not on stderr after who. 0, or -1. */
 int open_mount(const char *who, const char *map_path, const char *mailroot,

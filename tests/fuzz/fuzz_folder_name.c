@@ -85,8 +85,10 @@ static void invert_component(const unsigned char *c, size_t n, struct buf *b)
 				uint32_t cp;
 				i += utf8_decode(c + i, &cp);
 				if (cp >= 0x10000) {
-					units[nunits++] = (uint16_t)(0xd800 + ((cp - 0x10000) >> 10));
-					units[nunits++] = (uint16_t)(0xdc00 + ((cp - 0x10000) & 0x3ff));
+					units[nunits++] =
+					    (uint16_t)(0xd800 + ((cp - 0x10000) >> 10));
+					units[nunits++] =
+					    (uint16_t)(0xdc00 + ((cp - 0x10000) & 0x3ff));
 				} else
 					units[nunits++] = (uint16_t)cp;
 			}
@@ -99,10 +101,11 @@ static void invert_component(const unsigned char *c, size_t n, struct buf *b)
 static int valid_utf8(const unsigned char *s, size_t n)
 {
 	for (size_t i = 0; i < n;) {
-		size_t len = s[i] < 0x80 ? 1 : s[i] >= 0xc2 && s[i] < 0xe0 ? 2
-		                             : s[i] >= 0xe0 && s[i] < 0xf0 ? 3
-		                             : s[i] >= 0xf0 && s[i] < 0xf5 ? 4
-		                                                          : 0;
+		size_t len = s[i] < 0x80                   ? 1
+		             : s[i] >= 0xc2 && s[i] < 0xe0 ? 2
+		             : s[i] >= 0xe0 && s[i] < 0xf0 ? 3
+		             : s[i] >= 0xf0 && s[i] < 0xf5 ? 4
+		                                           : 0;
 		if (!len || i + len > n)
 			return 0;
 		for (size_t k = 1; k < len; k++)
@@ -111,7 +114,9 @@ static int valid_utf8(const unsigned char *s, size_t n)
 		if (len > 1) {
 			uint32_t cp;
 			utf8_decode(s + i, &cp);
-			if (cp < (len == 2 ? 0x80u : len == 3 ? 0x800u : 0x10000u) ||
+			if (cp < (len == 2   ? 0x80u
+			          : len == 3 ? 0x800u
+			                     : 0x10000u) ||
 			    (cp >= 0xd800 && cp < 0xe000) || cp > 0x10ffff)
 				return 0;
 		}

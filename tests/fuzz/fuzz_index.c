@@ -9,8 +9,8 @@
  * reach the checks behind it. The key is FUZZ_INDEX_KEY; replay_index.c
  * writes real index files under it.
  * Built with -Dfuzz=true (clang); otherwise replay.c runs it over files. */
-#include "courier_files.h"
 #include "fuzz_index.h"
+#include "courier_files.h"
 #include "name.h"
 #include "store.h"
 

@@ -12,8 +12,7 @@
 
 /* Every anomaly of kind in mb (at least one) ends with tail (or tail and one
  * more digit) and was not cut. */
-static void assert_whole(const struct mbx_mailbox *mb, enum mbx_anomaly_kind kind,
-                         const char *tail)
+static void assert_whole(const struct mbx_mailbox *mb, enum mbx_anomaly_kind kind, const char *tail)
 {
 	int found = 0;
 	for (size_t i = 0; i < mb->nanomalies; i++) {

@@ -58,24 +58,13 @@ static void escapes_never_collide(void **state)
 {
 	(void)state;
 	static const char *const names[] = {
-	    "R&AOk-sum&AOk-",
-	    "R\xc3\xa9sum\xc3\xa9",
-	    "a.b",
-	    "a/b",
-	    "a%2Eb",
-	    "a&-b",
-	    "a&b",
-	    "a%26b",
-	    "A&B",
-	    "a b",
-	    "a%20b",
+	    "R&AOk-sum&AOk-", "R\xc3\xa9sum\xc3\xa9", "a.b", "a/b", "a%2Eb", "a&-b", "a&b", "a%26b",
+	    "A&B", "a b", "a%20b",
 	    /* non-canonical modified UTF-7 spells another name's decoding
 	     * (found by tests/fuzz/fuzz_folder_name.c) */
-	    "a",
-	    "&AGE-", /* base64 for "a" */
-	    "&ACY-", /* base64 for "&", whose spelling is "&-" */
-	    "R&AOkA6Q-",
-	    "R&AOk-&AOk-", /* one run written as two */
+	    "a", "&AGE-",               /* base64 for "a" */
+	    "&ACY-",                    /* base64 for "&", whose spelling is "&-" */
+	    "R&AOkA6Q-", "R&AOk-&AOk-", /* one run written as two */
 	};
 	char out[sizeof names / sizeof names[0]][256];
 	size_t n = sizeof names / sizeof names[0];

@@ -21,15 +21,15 @@
 
 static int failures;
 
-#define check(cond)                                                                        \
-	do {                                                                               \
-		if (!(cond)) {                                                             \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-			failures++;                                                        \
-		}                                                                          \
+#define check(cond)                                                                                \
+	do {                                                                                       \
+		if (!(cond)) {                                                                     \
+			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);   \
+			failures++;                                                                \
+		}                                                                                  \
 	} while (0)
-#define assert_true(c)          check(c)
-#define assert_int_equal(a, b)  check((a) == (b))
+#define assert_true(c)         check(c)
+#define assert_int_equal(a, b) check((a) == (b))
 
 struct mapped {
 	char path[64];
