@@ -82,7 +82,7 @@ class Mount:
 
     def stop(self):
         """Unmounts; returns the daemon's exit status."""
-        end_gam_servers(self.mountpoint)
+        end_gam_servers()
         for _ in range(50):
             if subprocess.run(["fusermount3", "-u", self.mountpoint],
                               stderr=subprocess.DEVNULL).returncode == 0:
@@ -96,31 +96,28 @@ class Mount:
             return -1
 
 
-def _inside(path, mountpoint):
-    return path == mountpoint or path.startswith(mountpoint.rstrip("/") + "/")
+def end_gam_servers(client_id=None):
+    """Ends, by PID, the gam_server processes of the tests' own GAM_CLIENT_ID.
 
-
-def end_gam_servers(mountpoint):
-    """Ends, by PID, the gam_server processes that keep mountpoint busy.
-
-    Courier's imapd starts gam_server (gamin's FAM server) to watch the
-    maildirs of an IDLE; it outlives imapd with its cwd or open directories
-    inside the maildir, so the mount stays busy. Only a gam_server whose cwd
-    or open files are inside this test's own mount point is ended: on a
-    Courier host the other gam_servers serve live users."""
-    mountpoint = os.path.realpath(mountpoint)
+    Courier's imapd starts gam_server (gamin's FAM server) to watch maildirs;
+    it outlives imapd with its cwd in a maildir, so the mount stays busy.
+    gam_server is shared by every process of a user with the same
+    GAM_CLIENT_ID (its first argument): the tests run imapd with their own
+    (imap.GAM_CLIENT_ID), and only those are ended; on a Courier host the
+    other gam_servers serve live users."""
+    from imap import GAM_CLIENT_ID
+    client_id = client_id or GAM_CLIENT_ID
     ended = []
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
             with open(f"/proc/{pid}/comm") as f:
                 if f.read().strip() != "gam_server":
                     continue
-            places = [os.readlink(f"/proc/{pid}/cwd")]
-            fd_dir = f"/proc/{pid}/fd"
-            places += [os.readlink(os.path.join(fd_dir, fd)) for fd in os.listdir(fd_dir)]
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                args = f.read().split(b"\0")
         except OSError:
-            continue  # gone meanwhile, or not ours to look at
-        if any(_inside(p, mountpoint) for p in places):
+            continue  # gone meanwhile
+        if client_id.encode() in args[1:]:  # gam_server [--notimeout] ID
             try:
                 os.kill(int(pid), signal.SIGTERM)
                 ended.append(int(pid))
@@ -168,8 +165,9 @@ class Results:
 
 
 if __name__ == "__main__":
-    # for shell scripts: python3 harness.py end-gam-servers MOUNTPOINT
-    if len(sys.argv) == 3 and sys.argv[1] == "end-gam-servers":
+    # for shell scripts: python3 harness.py end-gam-servers GAM_CLIENT_ID
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    if len(sys.argv) == 3 and sys.argv[1] == "end-gam-servers" and sys.argv[2]:
         end_gam_servers(sys.argv[2])
     else:
-        sys.exit("usage: harness.py end-gam-servers MOUNTPOINT")
+        sys.exit("usage: harness.py end-gam-servers GAM_CLIENT_ID")

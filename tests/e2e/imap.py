@@ -2,9 +2,16 @@
 a pipe (reference/courier-imap-maildir.md section 10) with Debian's settings
 sourced, sends commands one at a time and parses the untagged responses,
 literals included."""
+import os
 import re
 import shlex
 import subprocess
+
+# Courier's imapd starts gam_server (gamin's FAM server) and shares it with
+# every imapd of the same user and GAM_CLIENT_ID; one of the tests' own keeps
+# it private, so that a test ends only its own (harness.end_gam_servers) and
+# never the one live users' sessions depend on.
+GAM_CLIENT_ID = f"mboxfs-tests-{os.getpid()}"
 
 # Debian's settings first, then the test's own (which must win over them)
 IMAPD_ENV = "set -a; . /etc/courier/imapd; {overrides}AUTHENTICATED=root; HOME=/; TZ=UTC; exec /usr/bin/imapd \"$0\""
@@ -18,7 +25,8 @@ class Imapd:
         overrides = "".join(f"{k}={shlex.quote(v)}; " for k, v in settings.items())
         self.proc = subprocess.Popen(["sh", "-c", IMAPD_ENV.format(overrides=overrides), maildir],
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, env={"PATH": "/usr/bin:/bin"},
+                                     stderr=subprocess.PIPE, env={"PATH": "/usr/bin:/bin",
+                                          "GAM_CLIENT_ID": GAM_CLIENT_ID},
                                      cwd="/")
         Imapd.started.append(self.proc)
         greeting = self.proc.stdout.readline()

@@ -136,7 +136,7 @@ def crash_test(mboxfs, work, results):
     mount.proc.wait()
     t.join(timeout=60)
     end_started()
-    harness.end_gam_servers(mnt)
+    harness.end_gam_servers()
     subprocess.run(["fusermount3", "-uz", mnt], check=False)
     answered = len(done)
 
