@@ -88,12 +88,31 @@ class Mount:
                               stderr=subprocess.DEVNULL).returncode == 0:
                 break
             time.sleep(0.1)
+        else:
+            print(f"     (unmount: {self.mountpoint} busy: {holders(self.mountpoint)})")
         try:
             return self.proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             self.proc.kill()
             subprocess.run(["fusermount3", "-uz", self.mountpoint], check=False)
             return -1
+
+
+def holders(mountpoint):
+    """[(pid, command)] of the processes with their cwd or a file inside
+    mountpoint: what keeps it busy (for the failure message)."""
+    inside = mountpoint.rstrip("/") + "/"
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            places = [os.readlink(f"/proc/{pid}/cwd")]
+            places += [os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")]
+            if any(p == mountpoint or p.startswith(inside) for p in places):
+                with open(f"/proc/{pid}/cmdline", "rb") as f:
+                    found.append((int(pid), f.read().replace(b"\0", b" ").decode(errors="replace")))
+        except OSError:
+            continue
+    return found
 
 
 def end_gam_servers(client_id=None):
