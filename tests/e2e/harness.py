@@ -121,9 +121,9 @@ def end_gam_servers(client_id=None):
     Courier's imapd starts gam_server (gamin's FAM server) to watch maildirs;
     it outlives imapd with its cwd in a maildir, so the mount stays busy.
     gam_server is shared by every process of a user with the same
-    GAM_CLIENT_ID (its first argument): the tests run imapd with their own
-    (imap.GAM_CLIENT_ID), and only those are ended; on a Courier host the
-    other gam_servers serve live users."""
+    GAM_CLIENT_ID (in its environment): the tests run imapd with their own
+    (imap.GAM_CLIENT_ID), and only those gam_servers are ended; on a Courier
+    host the other gam_servers serve live users."""
     from imap import GAM_CLIENT_ID
     client_id = client_id or GAM_CLIENT_ID
     ended = []
@@ -134,9 +134,14 @@ def end_gam_servers(client_id=None):
                     continue
             with open(f"/proc/{pid}/cmdline", "rb") as f:
                 args = f.read().split(b"\0")
+            with open(f"/proc/{pid}/environ", "rb") as f:
+                env = f.read().split(b"\0")
         except OSError:
             continue  # gone meanwhile
-        if client_id.encode() in args[1:]:  # gam_server [--notimeout] ID
+        # libfam starts it with the client's environment; by hand it is
+        # "gam_server [--notimeout] ID"
+        if (b"GAM_CLIENT_ID=" + client_id.encode() in env or
+                client_id.encode() in args[1:]):
             try:
                 os.kill(int(pid), signal.SIGTERM)
                 ended.append(int(pid))
