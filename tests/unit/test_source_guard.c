@@ -136,8 +136,10 @@ static void other_faults_still_kill(void **state)
 		}
 		int status;
 		assert_int_equal(waitpid(pid, &status, 0), pid);
-		assert_true(WIFSIGNALED(status));
-		assert_int_equal(WTERMSIG(status), SIGBUS);
+		/* killed by SIGBUS; under AddressSanitizer its handler (the one
+		 * installed before the guard) reports the fault and exits 1 */
+		assert_true(WIFSIGNALED(status) ? WTERMSIG(status) == SIGBUS
+		                                : WIFEXITED(status) && WEXITSTATUS(status) != 0);
 	}
 	unmap(&m);
 	unmap(&other);
