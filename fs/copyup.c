@@ -6,6 +6,7 @@
  * INTERNALDATE as mtime, is fsync()ed, renamed to the new name, and the
  * directory is fsync()ed. The caller hides the virtual object only then. */
 #include "fs_internal.h"
+#include "source_read.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -48,7 +49,8 @@ int copy_up_fill(fuse_ino_t id, int fd)
 		const struct mbx_message *m = virtual_message(id, &f, &r);
 		if (!m)
 			return r;
-		mbx_for_each_piece(&f->file.mb, m, f->file.data, write_piece, &w);
+		if ((r = source_for_each_piece(f, m, write_piece, &w)) < 0)
+			return r; /* the mbox shrank: bytes gone, EIO */
 		times[0].tv_sec = times[1].tv_sec = (time_t)m->date;
 	} else {
 		const char *data;

@@ -2,6 +2,7 @@
  * upper fd; virtual messages straight from the mbox by their pieces (spliced
  * when the message has no CR); generated control files from memory. */
 #include "fs_internal.h"
+#include "source_read.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -28,6 +29,17 @@ static void follow_source(struct folder *f, int always)
 	name_list_free(&stale);
 }
 
+/* 0 if the mbox still holds every byte of virtual message ino, else -errno. */
+static int message_still_there(struct folder *f, fuse_ino_t ino)
+{
+	int r;
+	pthread_rwlock_rdlock(&f->view_lock);
+	const struct mbx_message *m = virtual_message(ino, &f, &r);
+	r = m ? source_covers(f, source_message_end(m)) : r;
+	pthread_rwlock_unlock(&f->view_lock);
+	return r;
+}
+
 static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct inode *in = inode_of(ino);
@@ -48,9 +60,13 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 			return;
 		}
 		fi->fh = 0;
-		if (vid_kind(ino) == VK_MESSAGE)
+		if (vid_kind(ino) == VK_MESSAGE) {
+			if ((r = message_still_there(f, ino)) < 0) {
+				fuse_reply_err(req, -r); /* fail early: readers see EIO at open */
+				return;
+			}
 			fi->keep_cache = 1; /* immutable */
-		else {                      /* a snapshot per open, as a real file gives */
+		} else {                    /* a snapshot per open, as a real file gives */
 			struct control_handle *h = calloc(1, sizeof *h);
 			r = h ? virtual_content(ino, &h->data, &h->len, &h->owned) : -ENOMEM;
 			if (r < 0) {
@@ -141,15 +157,20 @@ static void read_message_zero_copy(fuse_req_t req, const struct folder *f,
 }
 
 /* Served bytes [off, off+size) of message m of f (whose view lock is held). */
-static void read_message(fuse_req_t req, const struct folder *f, const struct mbx_message *m,
-                         size_t size, off_t off)
+static void read_message(fuse_req_t req, struct folder *f, const struct mbx_message *m, size_t size,
+                         off_t off)
 {
 	if ((uint64_t)off >= m->size) {
 		fuse_reply_buf(req, NULL, 0);
 		return;
 	}
+	int r;
 	if (!(m->bits & (MBX_HAS_CR | MBX_NUL_AS_SPACE))) {
-		read_message_zero_copy(req, f, m, size, off);
+		/* spliced from the fd: a file that shrank would give a short read */
+		if ((r = source_covers(f, source_message_end(m))) < 0)
+			fuse_reply_err(req, -r);
+		else
+			read_message_zero_copy(req, f, m, size, off);
 		return;
 	}
 	char *buf = malloc(size);
@@ -157,8 +178,11 @@ static void read_message(fuse_req_t req, const struct folder *f, const struct mb
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	size_t n = mbx_read_served(&f->file.mb, m, f->file.data, (uint64_t)off, buf, size);
-	fuse_reply_buf(req, buf, n);
+	ssize_t n = source_read_served(f, m, (uint64_t)off, buf, size);
+	if (n < 0)
+		fuse_reply_err(req, (int)-n);
+	else
+		fuse_reply_buf(req, buf, (size_t)n);
 	free(buf);
 }
 

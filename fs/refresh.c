@@ -10,12 +10,14 @@
  * served bytes, date and size), every new UID above the old ones. Then new
  * mail appears under c-client's UIDs, the old server's flag changes as
  * renames, its expunges as messages gone; the folder's journal is applied on
- * top, so what Courier changed wins (journal.h). Anything else (a file cut
- * inside a message, replaced, garbled) is never served: the folder reads as
- * EIO, with one log line, until its mbox is again consistent with what was
- * served. Limit: a file cut just before a message's X-UID line cannot be told
- * from c-client expunging the messages after it and new mail arriving; what
- * is left is served as c-client itself would serve it. */
+ * top, so what Courier changed wins (journal.h). A file only cut short keeps
+ * the served view: what is left reads exactly, what is gone as EIO
+ * (source_read.h). Anything else (a file replaced or garbled) is never
+ * served: the folder reads as EIO, with one log line, until its mbox is
+ * again consistent with what was served. Limit: a file cut just before a
+ * message's X-UID line cannot be told from c-client expunging the messages
+ * after it and new mail arriving; what is left is served as c-client itself
+ * would serve it. */
 #include "fs_internal.h"
 #include "name.h"
 
@@ -59,6 +61,25 @@ static const char *not_a_cclient_change(const struct folder *f, const struct mbx
 		}
 	}
 	return NULL;
+}
+
+/* 1 if the mbox was only cut short: every message the new parse has is the
+ * served one at the same place, but for the last, which may be cut. Then the
+ * served view stays: what is still in the file is served exactly, what is
+ * gone reads as EIO (source_read.h). */
+static int only_cut(const struct folder *f, const struct mbx_file *now)
+{
+	const struct mbx_mailbox *was = &f->file.mb, *is = &now->mb;
+	if (now->size >= f->file.size || now->dev != f->file.dev || now->ino != f->file.ino ||
+	    is->nmsgs > was->nmsgs)
+		return 0;
+	for (size_t i = 0; i < is->nmsgs; i++) {
+		const struct mbx_message *m = &is->msgs[i], *o = &was->msgs[i];
+		int last = i + 1 == is->nmsgs;
+		if (m->offset != o->offset || (!last && (m->hash != o->hash || m->uid != o->uid)))
+			return 0;
+	}
+	return 1;
 }
 
 static int add_name(struct name_list *l, const char *name)
@@ -130,7 +151,8 @@ void folder_refresh(struct folder *f, struct name_list *stale)
 		if (mbx_open(&now, f->mbox_path, fs.state_dir, f->key, err, sizeof err) < 0) {
 			diverge(f, err);
 		} else if ((reason = not_a_cclient_change(f, &now.mb, why, sizeof why))) {
-			diverge(f, reason);
+			if (!only_cut(f, &now))
+				diverge(f, reason);
 			mbx_close(&now);
 			/* not opened again until the file changes again */
 			pthread_rwlock_wrlock(&f->view_lock);

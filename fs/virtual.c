@@ -4,6 +4,7 @@
 #include "courier_files.h"
 #include "fs_internal.h"
 #include "name.h"
+#include "source_read.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -21,6 +22,19 @@ const char *control_file_name(enum vkind kind)
 	return kind >= VK_UIDDB && kind <= VK_POP3LIST ? names[kind] : "";
 }
 
+struct sizelist_pass {
+	struct folder *f;
+	const uint8_t *flags;
+	size_t *len;
+	char *list;
+};
+
+static void make_sizelist(void *arg) /* counts LFs: reads every message */
+{
+	struct sizelist_pass *p = arg;
+	p->list = mbx_courier_pop3_sizelist(&p->f->file.mb, p->f->file.data, p->flags, p->len);
+}
+
 /* Each message under its name of now; pop3d must not list those expunged or
  * moved away, but does those made real in cur/ (same key, same UIDL). */
 static char *pop3_sizelist(struct folder *f, size_t *len)
@@ -31,9 +45,14 @@ static char *pop3_sizelist(struct folder *f, size_t *len)
 	for (uint32_t i = 0; i < f->file.mb.nmsgs; i++)
 		flags[i] = message_hidden(f, i) && !message_real(f, i) ? MBX_POP3_OMIT
 		                                                       : message_flags(f, i);
-	char *list = mbx_courier_pop3_sizelist(&f->file.mb, f->file.data, flags, len);
+	struct sizelist_pass pass = {f, flags, len, NULL};
+	if (source_guarded(f, f->file.mb.parsed_size, make_sizelist, &pass) < 0) {
+		free(pass.list); /* the mbox shrank: EIO */
+		pass.list = NULL;
+		errno = EIO;
+	}
 	free(flags);
-	return list;
+	return pass.list;
 }
 
 /* virtual_content() for a caller that holds f's view lock: *data stays valid
@@ -53,7 +72,7 @@ static int content_locked(struct folder *f, fuse_ino_t id, const char **data, si
 		return r;
 	if (kind == VK_POP3LIST) { /* changes with every expunge: made per open */
 		*data = *owned = pop3_sizelist(f, len);
-		return *data ? 0 : -ENOMEM;
+		return *data ? 0 : errno == EIO ? -EIO : -ENOMEM;
 	}
 	pthread_mutex_lock(&f->lock);
 	if (kind == VK_UIDDB && !f->uiddb)

@@ -140,7 +140,14 @@ int map_load(struct account_map *map, const char *path)
 	/* paths in the map are relative to its directory, made absolute: the
 	 * daemon runs from "/" */
 	char *copy = realpath(path, NULL);
-	char *base_dir = copy ? dirname(copy) : ".";
+	map_parse(map, f, path, copy ? dirname(copy) : ".");
+	free(copy);
+	fclose(f);
+	return 0;
+}
+
+void map_parse(struct account_map *map, FILE *f, const char *path, const char *base_dir)
+{
 	char *line = NULL;
 	size_t cap = 0;
 	unsigned lineno = 0;
@@ -172,9 +179,6 @@ int map_load(struct account_map *map, const char *path)
 		free_account(&a);
 	}
 	free(line);
-	free(copy);
-	fclose(f);
-	return 0;
 }
 
 void map_free(struct account_map *map)

@@ -15,6 +15,7 @@
 #define MBOXFS_ACCOUNT_MAP_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 struct account {
@@ -39,6 +40,9 @@ struct account_map {
 /* Returns 0 (see map->errors for bad lines), or -1 if the file cannot be read
  * (the reason is then map->errors[0]). */
 int map_load(struct account_map *map, const char *path);
+/* Reads map lines from f into map (which must be zeroed), as map_load()
+ * does: path names the errors, relative paths are taken below base_dir. */
+void map_parse(struct account_map *map, FILE *f, const char *path, const char *base_dir);
 void map_free(struct account_map *map);
 
 /* 1 if the account's maildir matches pattern (fnmatch(3) without

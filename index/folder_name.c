@@ -64,12 +64,29 @@ static int b64_value(unsigned char c)
 	return -1;
 }
 
+/* 1 if the '-' at s[dash] closes a base64 run (rather than being a plain '-'
+ * or the end of "&-"): scanning back over base64 characters reaches a '&'
+ * that is not itself the '&' of "&-". */
+static int ends_run(const unsigned char *s, size_t dash)
+{
+	size_t j = dash;
+	while (j && b64_value(s[j - 1]) >= 0)
+		j--;
+	/* a '&' followed by a base64 character always opens a run */
+	return j && j < dash && s[j - 1] == '&';
+}
+
 /* Decodes one component s[0..n) into o; returns 0, or -1 if it is not valid
  * modified UTF-7 (o is then garbage). */
 static int decode_mutf7(const unsigned char *s, size_t n, struct out *o)
 {
 	for (size_t i = 0; i < n;) {
 		if (s[i] >= 0x80)
+			return -1;
+		/* two base64 runs back to back are one run written in two: not
+		 * canonical, and so another spelling of a name (see below) */
+		if (s[i] == '&' && i && s[i - 1] == '-' && i + 1 < n && s[i + 1] != '-' &&
+		    ends_run(s, i - 1))
 			return -1;
 		if (s[i] != '&') {
 			put_utf8(o, s[i++]);
@@ -103,7 +120,10 @@ static int decode_mutf7(const unsigned char *s, size_t n, struct out *o)
 					         0x10000 + ((high - 0xd800) << 10) + (u - 0xdc00));
 					high = 0;
 				} else {
-					if (high)
+					/* a base64 ASCII character has a shorter spelling
+					 * ("&AGE-" is "a"): taking it would give two UW names
+					 * one Courier name */
+					if (high || u < 0x80)
 						return -1;
 					put_utf8(o, u);
 				}

@@ -9,9 +9,14 @@
  *    characters are written as %XX (upper-case hex);
  *  - anything else (8-bit bytes, broken '&' sequences): the raw bytes, with
  *    every byte outside printable ASCII and '.', '%', '&' written as %XX.
- * The two forms never collide (only the second can contain %26 or %80-%FF), so
- * distinct UW names always give distinct Courier names, and the original can be
- * recovered: that is the documented, reversible escape.
+ * Only canonical modified UTF-7 takes the first form: base64 never spells an
+ * ASCII character and two runs are never back to back ("&AGE-" for "a" and
+ * "&AOk-&AOk-" for "&AOkA6Q-" take the second), so each decoded name has one
+ * spelling. The two forms never collide (only the second can contain %26 or
+ * %80-%FF, only the first a literal '&' or 8-bit bytes), so distinct UW names
+ * always give distinct Courier names, and the original can be recovered: that
+ * is the documented, reversible escape (tests/fuzz/fuzz_folder_name.c inverts
+ * it).
  */
 #ifndef MBOXFS_FOLDER_NAME_H
 #define MBOXFS_FOLDER_NAME_H
@@ -24,8 +29,9 @@
  * component is empty. */
 int mbx_folder_name(const char *uw_name, char *out, size_t outlen);
 
-/* 1 if uw_name is valid modified UTF-7 as c-client's mail_utf7_valid() sees it
- * (no 8-bit bytes, every '&' sequence well-formed and closed by '-'). */
+/* 1 if uw_name is canonical modified UTF-7, the first form above (stricter
+ * than c-client's mail_utf7_valid(): no 8-bit bytes, every '&' sequence
+ * well-formed, closed by '-' and the only spelling of what it decodes to). */
 int mbx_mutf7_valid(const char *uw_name);
 
 #endif

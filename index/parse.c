@@ -54,8 +54,14 @@ static void anomaly(struct mbx_mailbox *mb, enum mbx_anomaly_kind kind, uint64_t
 	}
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(a->text, sizeof a->text, fmt, ap);
+	int n = vsnprintf(a->text, sizeof a->text, fmt, ap);
 	va_end(ap);
+	if (n >= (int)sizeof a->text) { /* never cut mid-word: end at a space with "..." */
+		size_t cut = sizeof a->text - 4;
+		while (cut > 0 && a->text[cut] != ' ')
+			cut--;
+		memcpy(a->text + cut, "...", 4);
+	}
 }
 
 /* Leading decimal digits as c-client reads them; *overflow set past 32 bits. */
@@ -115,8 +121,8 @@ static void x_keywords(struct parser *p, struct mbx_message *m, const char *s, c
 			m->keywords |= (uint32_t)1 << j;
 		else
 			anomaly(p->mb, MBX_AN_UNDECLARED_KEYWORD, p->line,
-			        "keyword \"%.*s\" is not declared in X-IMAP/X-IMAPbase: dropped",
-			        (int)(k > 60 ? 60 : k), s);
+			        "keyword \"%.*s\" not declared in X-IMAP/X-IMAPbase: dropped",
+			        (int)k, s); /* k <= 50: at most 105 bytes */
 	}
 }
 
@@ -170,7 +176,7 @@ static void x_uid(struct parser *p, struct mbx_message *m, const char *s, const 
 	uint64_t uid = digits(s, end, &s, &overflow);
 	const char *why = NULL;
 	if (m->uid)
-		why = "message has a second X-UID";
+		why = "a second X-UID";
 	else if (overflow)
 		why = "X-UID above 2^32-1";
 	else if (uid <= st->prev_uid)
@@ -181,10 +187,10 @@ static void x_uid(struct parser *p, struct mbx_message *m, const char *s, const 
 			st->last_uid = (uint32_t)uid;
 		return;
 	}
+	/* c-client would reset UIDVALIDITY here; at most 113 bytes */
 	anomaly(p->mb, MBX_AN_BAD_XUID, p->line,
-	        "%s (X-UID %llu, previous UID %u): c-client would reset UIDVALIDITY %u; "
-	        "kept, and this and later messages get UIDs above %u",
-	        why, (unsigned long long)uid, st->prev_uid, st->uidvalidity, st->last_uid);
+	        "%s (%llu): UIDVALIDITY %u kept, new UIDs above %u", why, (unsigned long long)uid,
+	        st->uidvalidity, st->last_uid);
 	st->uidvalidity = 0;
 	m->uid = 0;
 }
@@ -480,8 +486,8 @@ int mbx_parse(struct mbx_mailbox *mb, const char *data, uint64_t size, uint32_t 
 	if (last != '\n' || skip + first > limit || !mbx_from_line_valid(data + skip, first)) {
 		mb->kind = MBX_KIND_NOT_MAILBOX;
 		anomaly(mb, MBX_AN_NOT_MAILBOX, p.line,
-		        "not a Unix mailbox: no valid From_ line at the start (uw-imapd showed "
-		        "the whole file as one message)");
+		        "not a Unix mailbox: no valid From_ line first (uw-imapd showed the "
+		        "whole file as one message)");
 		settle_uidvalidity(mb);
 		return 0;
 	}

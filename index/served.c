@@ -62,9 +62,13 @@ static void copy_piece(const char *bytes, size_t len, void *arg)
 size_t mbx_read_served(const struct mbx_mailbox *mb, const struct mbx_message *m, const char *data,
                        uint64_t off, char *buf, size_t len)
 {
-	struct copy_window w = {off, buf, len, 0};
 	if (off >= m->size)
 		return 0;
+	/* never past the size the message is listed with, even if the file
+	 * under an index no longer holds the CRs it counted on */
+	if (len > m->size - off)
+		len = (size_t)(m->size - off);
+	struct copy_window w = {off, buf, len, 0};
 	mbx_for_each_piece(mb, m, data, copy_piece, &w);
 	return w.copied;
 }

@@ -1,5 +1,6 @@
 /* store.c — persistent, checksummed index per mbox (see store.h). */
 #include "store.h"
+#include "source_guard.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -139,12 +140,25 @@ fail:;
 	return -1;
 }
 
-/* Loads an index; returns 1 if it is sound and belongs to key, 0 otherwise. */
-static int load_index(const char *path, const char *key, struct mbx_mailbox *mb,
-                      struct identity *id)
+/* The most served bytes a message's ranges can give: its raw range minus
+ * the cuts, plus one space per NUL cut (CRs removed only lower it). */
+static uint64_t served_bound(const struct mbx_mailbox *mb, const struct mbx_message *m)
 {
-	size_t len = 0;
-	char *buf = slurp(path, &len);
+	uint64_t n = m->raw_len;
+	for (uint32_t c = 0; c < m->ncuts; c++) {
+		const struct mbx_cut *cut = &mb->cuts[m->cut_first + c];
+		n -= MBX_CUT_LEN(cut);
+		n += (cut->len & MBX_CUT_SPACE) != 0;
+	}
+	return n;
+}
+
+/* Parses an index file's bytes; returns 1 if they are sound and belong to
+ * key, 0 otherwise (mb is then empty). Every count, range and string is
+ * checked, so that a reader can use the result without further checks. */
+static int parse_index(const char *buf, size_t len, const char *key, struct mbx_mailbox *mb,
+                       struct identity *id)
+{
 	struct index_header h;
 	int ok = 0;
 	if (!buf || len < sizeof h + 8)
@@ -173,6 +187,8 @@ static int load_index(const char *path, const char *key, struct mbx_mailbox *mb,
 	const char *kw = p, *kwend = p + h.keywords_len;
 	for (int i = 0; i < MBX_MAX_KEYWORDS && kw < kwend; i++) {
 		size_t n = strnlen(kw, (size_t)(kwend - kw));
+		if (n > MBX_MAX_KEYWORD_LEN)
+			goto out;
 		if (n && !(mb->keywords[i] = strndup(kw, n)))
 			goto out;
 		kw += n + 1;
@@ -195,8 +211,8 @@ static int load_index(const char *path, const char *key, struct mbx_mailbox *mb,
 		goto out;
 	for (size_t i = 0; i < mb->nmsgs; i++) { /* every range must stay inside the file */
 		const struct mbx_message *m = &mb->msgs[i];
-		if ((uint64_t)m->cut_first + m->ncuts > mb->ncuts ||
-		    m->offset + m->raw_len > h.parsed_size)
+		if ((uint64_t)m->cut_first + m->ncuts > mb->ncuts || m->offset > h.parsed_size ||
+		    m->raw_len > h.parsed_size - m->offset)
 			goto out;
 		uint64_t end = 0;
 		for (uint32_t c = 0; c < m->ncuts; c++) {
@@ -205,6 +221,14 @@ static int load_index(const char *path, const char *key, struct mbx_mailbox *mb,
 				goto out;
 			end = (uint64_t)cut->off + MBX_CUT_LEN(cut);
 		}
+		uint64_t bound = served_bound(mb, m);
+		if (m->size > bound || (!(m->bits & MBX_HAS_CR) && m->size != bound))
+			goto out;
+	}
+	for (size_t i = 0; i < mb->nanomalies; i++) { /* names and texts readable as is */
+		const struct mbx_anomaly *a = &mb->anomalies[i];
+		if ((unsigned)a->kind > MBX_AN_LIMIT || !memchr(a->text, '\0', sizeof a->text))
+			goto out;
 	}
 	mb->kind = (enum mbx_kind)h.kind;
 	mb->rule = (enum mbx_uid_rule)h.rule;
@@ -215,10 +239,26 @@ static int load_index(const char *path, const char *key, struct mbx_mailbox *mb,
 	*id = h.id;
 	ok = 1;
 out:
-	if (!ok && buf) {
+	if (!ok) {
 		mbx_mailbox_free(mb);
 		mbx_mailbox_init(mb);
 	}
+	return ok;
+}
+
+int mbx_index_parse(const char *buf, size_t len, const char *key, struct mbx_mailbox *mb)
+{
+	struct identity id;
+	return parse_index(buf, len, key, mb, &id);
+}
+
+/* Loads an index; returns 1 if it is sound and belongs to key, 0 otherwise. */
+static int load_index(const char *path, const char *key, struct mbx_mailbox *mb,
+                      struct identity *id)
+{
+	size_t len = 0;
+	char *buf = slurp(path, &len);
+	int ok = buf && parse_index(buf, len, key, mb, id);
 	free(buf);
 	return ok;
 }
@@ -399,6 +439,46 @@ static int map_file(struct mbx_file *f, int parse)
 	return 0;
 }
 
+/* What mbx_open() does with the mapped bytes, run under source_guard_run():
+ * a file truncated meanwhile ends it with SIGBUS, turned into an error. */
+struct source_pass {
+	struct mbx_file *f;
+	const struct stat *st;
+	struct identity *id;
+	const struct identity *old_id; /* NULL without a sound index */
+	struct mbx_mailbox *old;       /* its messages, moved out when used */
+	uint32_t now;
+	int r; /* as mbx_parse_append(); 1 also when the index was reused */
+};
+
+static void read_source(void *arg)
+{
+	struct source_pass *p = arg;
+	struct mbx_file *f = p->f;
+	identity_of(p->st, f->data, p->id);
+	if (p->old_id && !memcmp(p->old_id, p->id, sizeof *p->id)) {
+		f->mb = *p->old; /* ownership moves */
+		mbx_mailbox_init(p->old);
+		f->how = MBX_OPEN_INDEX_REUSED;
+		p->r = 1;
+		return;
+	}
+	if (p->old_id && only_grew(p->old_id, p->id, f->data)) {
+		f->mb = *p->old;
+		mbx_mailbox_init(p->old);
+		f->how = MBX_OPEN_APPENDED;
+		p->r = mbx_parse_append(&f->mb, f->data, f->size, p->now);
+		if (p->r == 0) { /* not a clean append: start over, keeping UIDs */
+			*p->old = f->mb;
+			mbx_mailbox_init(&f->mb);
+		}
+	}
+	if (p->r == 0) {
+		f->how = p->old_id ? MBX_OPEN_REBUILT : MBX_OPEN_PARSED;
+		p->r = mbx_parse(&f->mb, f->data, f->size, p->now);
+	}
+}
+
 int mbx_open(struct mbx_file *f, const char *path, const char *state_dir, const char *key,
              char *err, size_t errlen)
 {
@@ -436,27 +516,17 @@ int mbx_open(struct mbx_file *f, const char *path, const char *state_dir, const 
 		mbx_close(f);
 		return -1;
 	}
-	identity_of(&st, f->data, &id);
-	int r = 0;
-	if (have_old && !memcmp(&old_id, &id, sizeof id)) {
-		f->mb = old; /* ownership moves */
-		f->how = MBX_OPEN_INDEX_REUSED;
+	struct source_pass pass = {f, &st, &id, have_old ? &old_id : NULL, &old, now, 0};
+	if (source_guard_run(f->data, f->size, read_source, &pass) < 0) {
+		set_err(err, errlen, "%s: the file shrank while it was read", path);
+		mbx_mailbox_free(&old);
+		mbx_close(f);
+		errno = EIO;
+		return -1;
+	}
+	int r = pass.r;
+	if (f->how == MBX_OPEN_INDEX_REUSED)
 		return 0;
-	}
-	if (have_old && only_grew(&old_id, &id, f->data)) {
-		f->mb = old;
-		mbx_mailbox_init(&old);
-		r = mbx_parse_append(&f->mb, f->data, f->size, now);
-		f->how = MBX_OPEN_APPENDED;
-		if (r == 0) { /* not a clean append: start over, keeping UIDs */
-			old = f->mb;
-			mbx_mailbox_init(&f->mb);
-		}
-	}
-	if (r == 0) {
-		f->how = have_old ? MBX_OPEN_REBUILT : MBX_OPEN_PARSED;
-		r = mbx_parse(&f->mb, f->data, f->size, now);
-	}
 	const char *failed = r < 0 ? "parse" : NULL;
 	if (!failed && state_dir && f->how != MBX_OPEN_APPENDED &&
 	    own_uidvalidity(&f->mb, state_dir, key, !have_old, now) < 0)

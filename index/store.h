@@ -52,6 +52,11 @@ int mbx_open(struct mbx_file *f, const char *path, const char *state_dir, const 
 
 void mbx_close(struct mbx_file *f);
 
+/* Reads the bytes of an index file as mbx_open() does (for tests and
+ * fuzzing): 1 with mb filled if buf[0..len) is a sound index of key, else 0
+ * with mb empty. mb must have been initialised. */
+int mbx_index_parse(const char *buf, size_t len, const char *key, struct mbx_mailbox *mb);
+
 const char *mbx_open_how_name(enum mbx_open_how how);
 
 /* The path of key's state file with extension ext ("idx", "uidv", ...). */

@@ -18,8 +18,12 @@ example=$PWD/examples/oldserver
 work=$(mktemp -d /var/tmp/mboxfs-example.XXXXXX) # not /tmp: Courier refuses sticky dirs
 mnt=$work/mail
 mkdir -p "$mnt"
+# Courier's FAM helper (gam_server) keeps the mount busy: imapd runs with a
+# GAM_CLIENT_ID of our own, so that its gam_server is ours to end, by PID
+gam_client_id=mboxfs-example-$$
+end_gam_servers() { python3 tests/e2e/harness.py end-gam-servers "$gam_client_id" || true; }
 cleanup() {
-	pkill -x gam_server 2>/dev/null || true # Courier's FAM helper keeps the mount busy
+	end_gam_servers
 	if grep -q " $mnt " /proc/mounts; then fusermount3 -u "$mnt"; fi
 	rm -rf "$work"
 }
@@ -33,7 +37,7 @@ echo "== mboxfs mount $mnt"
 
 # Courier imapd, pre-authenticated over a pipe, with Debian's settings
 imapd() {
-	env -i PATH=/usr/bin:/bin sh -c 'set -a; . /etc/courier/imapd; AUTHENTICATED=root; HOME=/; TZ=UTC; exec /usr/bin/imapd "$0"' "$1" 2>/dev/null
+	env -i PATH=/usr/bin:/bin GAM_CLIENT_ID="$gam_client_id" sh -c 'set -a; . /etc/courier/imapd; AUTHENTICATED=root; HOME=/; TZ=UTC; exec /usr/bin/imapd "$0"' "$1" 2>/dev/null
 }
 
 show_folder() { # maildir imap-name mbox
@@ -71,7 +75,7 @@ echo "== the cutover: mboxfs status, mboxfs materialize (in production in the ba
 "$mboxfs" status --map "$example/accounts.map" "$mnt" || true # exit status 3: something is virtual
 "$mboxfs" materialize --map "$example/accounts.map" "$mnt"
 "$mboxfs" status --map "$example/accounts.map" "$mnt"
-pkill -x gam_server 2>/dev/null || true
+end_gam_servers
 fusermount3 -u "$mnt"
 echo
 echo "== unmounted: $mnt is plain Maildir now, served by Courier alone"

@@ -3,6 +3,7 @@
 #include "account_map.h"
 #include "commands.h"
 #include "json.h"
+#include "quote.h"
 #include "store.h"
 
 #include <dirent.h>
@@ -18,7 +19,10 @@
 #include <unistd.h>
 
 static const char index_usage[] =
-    "usage: mboxfs index --map FILE --state DIR [--source-tz ZONE] [--jobs N] [--json]\n";
+    "usage: mboxfs index --map FILE --state DIR [--source-tz ZONE] [--jobs N] [--json]\n"
+    "exit status: 0 every mailbox indexed; 1 errors (bad map lines, unreadable\n"
+    "mailboxes); 2 bad usage; 3 no errors, but an INBOX is not a mailbox and\n"
+    "will not be served\n";
 
 /* One mailbox to index, and what came of it. */
 struct job {
@@ -133,21 +137,32 @@ static void progress(struct work *w, int final)
 static void report_text(const struct job *j)
 {
 	const struct mbx_mailbox *mb = &j->mb;
+	/* names come from the old server: never raw to a terminal (quote.h) */
+	put_name(stdout, j->account->maildir);
+	putchar(' ');
+	put_name(stdout, j->folder);
 	if (j->failed) {
-		printf("%s %s: error: %s\n", j->account->maildir, j->folder, j->err);
+		printf(": error: ");
+		put_text(stdout, j->err);
+		putchar('\n');
 		return;
 	}
-	if (mb->kind == MBX_KIND_NOT_MAILBOX)
-		printf("%s %s: %s: not served\n", j->account->maildir, j->folder, j->path);
-	else
-		printf(
-		    "%s %s: %zu messages, %llu bytes, UIDVALIDITY %u (%s), UIDNEXT %u, index %s\n",
-		    j->account->maildir, j->folder, mb->nmsgs, (unsigned long long)j->bytes,
-		    mb->uidvalidity, mbx_rule_name(mb->rule), mb->uidnext,
-		    mbx_open_how_name(j->how));
-	for (size_t i = 0; i < mb->nanomalies; i++)
-		printf("  %s:%llu: %s: %s\n", j->path, (unsigned long long)mb->anomalies[i].line,
-		       mbx_anomaly_name(mb->anomalies[i].kind), mb->anomalies[i].text);
+	if (mb->kind == MBX_KIND_NOT_MAILBOX) {
+		printf(": ");
+		put_name(stdout, j->path);
+		printf(": not served\n");
+	} else
+		printf(": %zu messages, %llu bytes, UIDVALIDITY %u (%s), UIDNEXT %u, index %s\n",
+		       mb->nmsgs, (unsigned long long)j->bytes, mb->uidvalidity,
+		       mbx_rule_name(mb->rule), mb->uidnext, mbx_open_how_name(j->how));
+	for (size_t i = 0; i < mb->nanomalies; i++) {
+		printf("  ");
+		put_name(stdout, j->path);
+		printf(":%llu: %s: ", (unsigned long long)mb->anomalies[i].line,
+		       mbx_anomaly_name(mb->anomalies[i].kind));
+		put_text(stdout, mb->anomalies[i].text);
+		putchar('\n');
+	}
 }
 
 static void report_json(const struct job *j, int first)
@@ -287,6 +302,9 @@ int cmd_index(int argc, char **argv)
 			report_text(j);
 		if (j->failed)
 			status = 1;
+		else if (!strcmp(j->folder, "INBOX") && j->mb.kind == MBX_KIND_NOT_MAILBOX &&
+		         !status)
+			status = 3; /* the account will have no INBOX: a cutover must stop */
 		mbx_mailbox_free(&j->mb);
 		free(j->folder), free(j->path), free(j->key);
 	}

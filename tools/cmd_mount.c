@@ -1,6 +1,7 @@
 /* cmd_mount.c — `mboxfs mount`: serve the account map as Courier maildirs. */
 #include "commands.h"
 #include "fs.h"
+#include "mount_walk.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -9,6 +10,19 @@
 static const char mount_usage[] =
     "usage: mboxfs mount --map FILE --state DIR [--upper DIR] [--source-tz ZONE]\n"
     "                    [--foreground] [--debug] [-o FUSE_OPTIONS] MOUNTPOINT\n";
+
+/* A second mboxfs on the mount point of a running one would hide it and its
+ * Courier sessions' files: say so and refuse. 1 if refused. */
+static int refuse_stacking(const char *who, const char *mountpoint)
+{
+	if (is_mboxfs_mount(mountpoint) != 1)
+		return 0; /* not mounted (or not reachable: the mount reports it) */
+	fprintf(stderr,
+	        "%s: %s: an mboxfs is already mounted there: not mounting a second one "
+	        "over it (unmount it first)\n",
+	        who, mountpoint);
+	return 1;
+}
 
 int cmd_mount(int argc, char **argv)
 {
@@ -59,7 +73,7 @@ int cmd_mount(int argc, char **argv)
 		return 2;
 	}
 	cfg.mountpoint = argv[optind];
-	return fs_main(&cfg);
+	return refuse_stacking("mboxfs mount", cfg.mountpoint) ? 1 : fs_main(&cfg);
 }
 
 /* mount(8) helper form, for /etc/fstab:
@@ -82,6 +96,8 @@ int cmd_mount_helper(int argc, char **argv)
 	}
 	cfg.map_path = argv[1];
 	cfg.mountpoint = argv[2];
+	if (refuse_stacking("mount.mboxfs", cfg.mountpoint))
+		return 1;
 	size_t used = 0;
 	for (char *save, *o = opts ? strtok_r(opts, ",", &save) : NULL; o;
 	     o = strtok_r(NULL, ",", &save)) {

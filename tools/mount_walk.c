@@ -102,8 +102,7 @@ int walk_folders(const char *path, folder_fn fn, void *arg)
 	return r;
 }
 
-/* 1 if path is the mount point of an mboxfs, 0 if not, -1 (errno) on error. */
-static int is_mboxfs_mount(const char *path)
+int is_mboxfs_mount(const char *path)
 {
 	char real[PATH_MAX];
 	if (!realpath(path, real))

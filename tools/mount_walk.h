@@ -38,6 +38,10 @@ struct account_map;
  * after who. 0, or -1. */
 int check_mount(const char *who, const char *mailroot);
 
+/* 1 if path is the mount point of an mboxfs (the visible, last mount there),
+ * 0 if not, -1 (errno) on error. */
+int is_mboxfs_mount(const char *path);
+
 /* Loads the map and checks that mailroot is where an mboxfs is mounted; says
  * why not on stderr after who. 0, or -1. */
 int open_mount(const char *who, const char *map_path, const char *mailroot,

@@ -5,6 +5,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -90,19 +91,76 @@ class Mount:
 
     def stop(self):
         """Unmounts; returns the daemon's exit status."""
-        # Courier's gam_server keeps its cwd in the maildir and the mount busy
-        subprocess.run(["pkill", "-x", "gam_server"], check=False)
+        end_gam_servers()
         for _ in range(50):
             if subprocess.run(["fusermount3", "-u", self.mountpoint],
                               stderr=subprocess.DEVNULL).returncode == 0:
                 break
             time.sleep(0.1)
+        else:
+            print(f"     (unmount: {self.mountpoint} busy: {holders(self.mountpoint)})")
         try:
             return self.proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             self.proc.kill()
             subprocess.run(["fusermount3", "-uz", self.mountpoint], check=False)
             return -1
+
+
+def holders(mountpoint):
+    """[(pid, command)] of the processes with their cwd or a file inside
+    mountpoint: what keeps it busy (for the failure message)."""
+    inside = mountpoint.rstrip("/") + "/"
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            places = [os.readlink(f"/proc/{pid}/cwd")]
+            places += [os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")]
+            if any(p == mountpoint or p.startswith(inside) for p in places):
+                with open(f"/proc/{pid}/cmdline", "rb") as f:
+                    found.append((int(pid), f.read().replace(b"\0", b" ").decode(errors="replace")))
+        except OSError:
+            continue
+    return found
+
+
+def end_gam_servers(client_id=None):
+    """Ends, by PID, the gam_server processes of the tests' own GAM_CLIENT_ID.
+
+    Courier's imapd starts gam_server (gamin's FAM server) to watch maildirs;
+    it outlives imapd with its cwd in a maildir, so the mount stays busy.
+    gam_server is shared by every process of a user with the same
+    GAM_CLIENT_ID (in its environment): the tests run imapd with their own
+    (imap.GAM_CLIENT_ID), and only those gam_servers are ended; on a Courier
+    host the other gam_servers serve live users."""
+    from imap import GAM_CLIENT_ID
+    client_id = client_id or GAM_CLIENT_ID
+    ended = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/comm") as f:
+                if f.read().strip() != "gam_server":
+                    continue
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                args = f.read().split(b"\0")
+            with open(f"/proc/{pid}/environ", "rb") as f:
+                env = f.read().split(b"\0")
+        except OSError:
+            continue  # gone meanwhile
+        # libfam starts it with the client's environment; by hand it is
+        # "gam_server [--notimeout] ID"
+        if (b"GAM_CLIENT_ID=" + client_id.encode() in env or
+                client_id.encode() in args[1:]):
+            try:
+                os.kill(int(pid), signal.SIGTERM)
+                ended.append(int(pid))
+            except ProcessLookupError:
+                pass
+    deadline = time.time() + 5
+    for pid in ended:  # gam_server is not our child: wait for /proc/PID to go
+        while os.path.exists(f"/proc/{pid}") and time.time() < deadline:
+            time.sleep(0.02)
+    return ended
 
 
 def show(mboxfs, mbox):
@@ -137,3 +195,12 @@ class Results:
     def finish(self):
         print(f"{self.passed} passed, {self.failed} failed")
         return 1 if self.failed else 0
+
+
+if __name__ == "__main__":
+    # for shell scripts: python3 harness.py end-gam-servers GAM_CLIENT_ID
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    if len(sys.argv) == 3 and sys.argv[1] == "end-gam-servers" and sys.argv[2]:
+        end_gam_servers(sys.argv[2])
+    else:
+        sys.exit("usage: harness.py end-gam-servers GAM_CLIENT_ID")

@@ -2,23 +2,38 @@
 a pipe (reference/courier-imap-maildir.md section 10) with Debian's settings
 sourced, sends commands one at a time and parses the untagged responses,
 literals included."""
+import os
 import re
 import shlex
 import subprocess
+
+# Courier's imapd starts gam_server (gamin's FAM server) and shares it with
+# every imapd of the same user and GAM_CLIENT_ID; one of the tests' own keeps
+# it private, so that a test ends only its own (harness.end_gam_servers) and
+# never the one live users' sessions depend on.
+GAM_CLIENT_ID = f"mboxfs-tests-{os.getpid()}"
 
 # Debian's settings first, then the test's own (which must win over them)
 IMAPD_ENV = "set -a; . /etc/courier/imapd; {overrides}AUTHENTICATED=root; HOME=/; TZ=UTC; exec /usr/bin/imapd \"$0\""
 
 
 class Imapd:
+    started = []  # every imapd this process started, for end_started()
+
     def __init__(self, maildir, settings=None):
         settings = dict({"IMAP_BROKENUIDV": "1"}, **(settings or {}))
         overrides = "".join(f"{k}={shlex.quote(v)}; " for k, v in settings.items())
         self.proc = subprocess.Popen(["sh", "-c", IMAPD_ENV.format(overrides=overrides), maildir],
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, env={"PATH": "/usr/bin:/bin"},
+                                     stderr=subprocess.PIPE, env={"PATH": "/usr/bin:/bin",
+                                          "GAM_CLIENT_ID": GAM_CLIENT_ID},
                                      cwd="/")
+        Imapd.started.append(self.proc)
         greeting = self.proc.stdout.readline()
+        # when gamin's server is being ended by a test while this imapd
+        # starts, imapd goes on without FAM (plain IDLE) and says so first
+        while greeting.startswith(b"* OK [ALERT] Filesystem notification"):
+            greeting = self.proc.stdout.readline()
         if not greeting.startswith(b"* PREAUTH"):
             raise RuntimeError(f"imapd did not greet: {greeting!r}")
         self.n = 0
@@ -126,3 +141,16 @@ def list_folders(imap, command="LIST", selectable=False):
         raise RuntimeError(status)
     return {parts[0].decode().strip().rsplit(" ", 1)[1].strip('"') for parts in resp
             if not (selectable and b"\\Noselect" in parts[0])}
+
+
+def end_started():
+    """Ends, by PID, every imapd this process started that still runs (a test
+    that killed the mount leaves its sessions hanging); never any other."""
+    for proc in Imapd.started:
+        if proc.poll() is None:
+            proc.kill()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            pass
+    Imapd.started = [p for p in Imapd.started if p.poll() is None]

@@ -29,7 +29,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 import harness  # noqa: E402
-from imap import Imapd, append, fetch_all, select  # noqa: E402
+from imap import Imapd, append, end_started, fetch_all, select  # noqa: E402
 
 UIDV = 1600000000
 COUNT = 240
@@ -135,8 +135,8 @@ def crash_test(mboxfs, work, results):
     mount.proc.send_signal(signal.SIGKILL)
     mount.proc.wait()
     t.join(timeout=60)
-    subprocess.run(["pkill", "-x", "imapd"], check=False)
-    subprocess.run(["pkill", "-x", "gam_server"], check=False)
+    end_started()
+    harness.end_gam_servers()
     subprocess.run(["fusermount3", "-uz", mnt], check=False)
     answered = len(done)
 

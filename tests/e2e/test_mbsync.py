@@ -26,10 +26,10 @@ import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
 import harness  # noqa: E402
-from imap import Imapd, fetch_all, select  # noqa: E402
+from imap import GAM_CLIENT_ID, Imapd, fetch_all, select  # noqa: E402
 
 CONFIG = """IMAPStore far
-Tunnel "env -i PATH=/usr/bin:/bin sh -c 'set -a; . /etc/courier/imapd; AUTHENTICATED=root; HOME=/; TZ=UTC; exec /usr/bin/imapd {maildir}'"
+Tunnel "env -i PATH=/usr/bin:/bin GAM_CLIENT_ID={gam_client_id} sh -c 'set -a; . /etc/courier/imapd; AUTHENTICATED=root; HOME=/; TZ=UTC; exec /usr/bin/imapd {maildir}'"
 
 MaildirStore near
 Path {near}/
@@ -54,7 +54,8 @@ def mbsync(work, maildir, near, two_way=False):
     config = os.path.join(work, "mbsyncrc")
     with open(config, "w") as f:
         f.write(CONFIG.format(maildir=maildir, near=near, sync="All" if two_way else "Pull",
-                              expunge="Both" if two_way else "None"))
+                              expunge="Both" if two_way else "None",
+                              gam_client_id=GAM_CLIENT_ID))
     out = subprocess.run(["mbsync", "-V", "-c", config, "ch"], cwd=work, capture_output=True,
                          text=True, timeout=120)
     return out.returncode, out.stdout + out.stderr

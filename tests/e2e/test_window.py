@@ -12,9 +12,9 @@ imapd serves it and changes it too:
   margin of index/courier_files.h), and late old-server mail after that
   never gets a UID Courier gave to another message;
 - the same view after a remount;
-- a file changed as c-client never changes one (truncated) is not served,
-  the healthy account beside it is, and once the file is restored it is
-  served again.
+- a file changed as c-client never changes one (garbled in place) is not
+  served, the healthy account beside it is, and once the file is restored it
+  is served again.
 
 usage: test_window.py MBOXFS CCLIENT_CHANGE
 """
@@ -77,6 +77,7 @@ def main():
             other = Imapd(os.path.join(mnt, "other/Maildir"))
             select(other, "INBOX")
             other_before = view(other)
+            other.close()
             imap = Imapd(os.path.join(mnt, "user/Maildir"))
             select(imap, "INBOX", examine=False)
             before = view(imap)
@@ -137,15 +138,15 @@ def main():
 
             with open(mbox, "rb") as f:
                 good = f.read()
-            # not a c-client change: cut inside a message body, so that a UID
-            # now names other bytes (a cut before a message's X-UID line reads
-            # like expunges and new mail: see refresh.c)
+            # not a c-client change: the bodies garbled in place, so that every
+            # UID now names other bytes (a file only cut short is served up to
+            # the cut: test_source_changes.py)
             with open(mbox, "r+b") as f:
-                f.truncate(good.index(b"Body of message 122.") + 8)
+                f.write(good.replace(b"Body of message", b"BODY OF MESSAGE"))
             imap = Imapd(os.path.join(mnt, "user/Maildir"))
             status, _ = imap.command("SELECT INBOX")
             imap.close()
-            problems = [] if " OK " not in status else [f"truncated mbox: SELECT {status}"]
+            problems = [] if " OK " not in status else [f"garbled mbox: SELECT {status}"]
             other = Imapd(os.path.join(mnt, "other/Maildir"))
             select(other, "INBOX")
             if view(other) != other_before:
@@ -158,7 +159,7 @@ def main():
             imap.close()
             if restored != final:
                 problems.append("not served as before once restored")
-            results.check("a truncated mbox is not served, the healthy account is; restored, "
+            results.check("a garbled mbox is not served, the healthy account is; restored, "
                           "it is served again", problems)
         finally:
             mount.stop()

@@ -58,17 +58,13 @@ static void escapes_never_collide(void **state)
 {
 	(void)state;
 	static const char *const names[] = {
-	    "R&AOk-sum&AOk-",
-	    "R\xc3\xa9sum\xc3\xa9",
-	    "a.b",
-	    "a/b",
-	    "a%2Eb",
-	    "a&-b",
-	    "a&b",
-	    "a%26b",
-	    "A&B",
-	    "a b",
-	    "a%20b",
+	    "R&AOk-sum&AOk-", "R\xc3\xa9sum\xc3\xa9", "a.b", "a/b", "a%2Eb", "a&-b", "a&b", "a%26b",
+	    "A&B", "a b", "a%20b",
+	    /* non-canonical modified UTF-7 spells another name's decoding
+	     * (found by tests/fuzz/fuzz_folder_name.c) */
+	    "a", "&AGE-",               /* base64 for "a" */
+	    "&ACY-",                    /* base64 for "&", whose spelling is "&-" */
+	    "R&AOkA6Q-", "R&AOk-&AOk-", /* one run written as two */
 	};
 	char out[sizeof names / sizeof names[0]][256];
 	size_t n = sizeof names / sizeof names[0];
@@ -78,6 +74,18 @@ static void escapes_never_collide(void **state)
 		for (size_t j = i + 1; j < n; j++)
 			if (!strcmp(out[i], out[j]))
 				fail_msg("%s and %s both give %s", names[i], names[j], out[i]);
+}
+
+/* folder_name.h: only canonical modified UTF-7 is decoded */
+static void non_canonical_mutf7_escaped(void **state)
+{
+	(void)state;
+	assert_name("x&AGE-", "x%26AGE-");
+	assert_name("R&AOk-&AOk-", "R%26AOk-%26AOk-");
+	assert_name("R&AOk-&-", "R\xc3\xa9&"); /* "&-" after a run is canonical */
+	assert_name("a-&AOk-", "a-\xc3\xa9");  /* a plain '-' before a run */
+	assert_int_equal(mbx_mutf7_valid("&AGE-"), 0);
+	assert_int_equal(mbx_mutf7_valid("R&AOkA6Q-"), 1);
 }
 
 static void empty_components_refused(void **state)
@@ -98,6 +106,7 @@ int main(void)
 	    cmocka_unit_test(dot_and_percent_escaped),
 	    cmocka_unit_test(invalid_mutf7_keeps_escaped_bytes),
 	    cmocka_unit_test(escapes_never_collide),
+	    cmocka_unit_test(non_canonical_mutf7_escaped),
 	    cmocka_unit_test(empty_components_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
