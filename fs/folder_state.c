@@ -113,7 +113,11 @@ static void complete_intent(struct folder *f, const char *intent)
 	if (!parse_uid(f, &s, &i) || s[0] != ' ' || (s[1] != 'u' && s[1] != 'k') || s[2] != ' ' ||
 	    message_hidden(f, i))
 		return;
-	if (faccessat(fs.upper_fd, s + 3, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+	if (faccessat(fs.upper_fd, s + 3, F_OK, AT_SYMLINK_NOFOLLOW) != 0)
+		return;
+	if (fs.readonly) /* verify: the same state, in memory only */
+		set_state(f, i, MS_HIDDEN | (s[1] == 'k' ? MS_REAL : 0));
+	else
 		fstate_copied(f, 1, &i, s[1], 0);
 }
 
@@ -168,6 +172,7 @@ int fstate_load(struct folder *f)
 	if (!f->mstate)
 		return -ENOMEM;
 	int r = journal_init(&f->journal, fs.state_dir, f->key, "wh");
+	f->journal.readonly = fs.readonly;
 	if (r == 0)
 		r = journal_replay(&f->journal, apply, &rp);
 	for (size_t k = 0; k < rp.nintents; k++) { /* moves interrupted by a crash */
@@ -176,7 +181,7 @@ int fstate_load(struct folder *f)
 		free(rp.intents[k]);
 	}
 	free(rp.intents);
-	if (r == 0)
+	if (r == 0 && !fs.readonly)
 		compact_if_long(f);
 	return r;
 }

@@ -40,7 +40,10 @@
  *
  * Recovery. journal_replay() hands every whole record to a callback in order
  * and cuts a torn last line (a crash in the middle of a write) off the file,
- * so that later records start on a line of their own. NUL bytes (a power cut
+ * so that later records start on a line of their own. A read-only journal
+ * (readonly set after journal_init: `mboxfs verify`, next to a mount that may
+ * be appending) is only read: its replay ignores a torn tail without cutting
+ * it, and appends and rewrites fail with EROFS. NUL bytes (a power cut
  * can leave a zero-filled tail) are skipped. Intents are resolved by the
  * caller (folder_state.c): completed when the copy exists, dropped when not.
  *
@@ -73,6 +76,7 @@ struct journal {
 	off_t allocated;  /* room known to be allocated, >= end */
 	uint64_t records; /* lines in the file */
 	int dirty;        /* written since the syncer last synced it */
+	int readonly;     /* only replayed, never written (see Recovery) */
 	struct journal *next_dirty;
 };
 
