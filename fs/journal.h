@@ -14,7 +14,8 @@
  *   "u <uid>"               gone from this folder (expunged or moved away)
  *   "k <uid>"               lives on as a real file of cur/ with the same key
  *                           (materialized, or copied up): hidden, still the same
- *                           message for POP3
+ *                           message for POP3; it keeps the flags of an earlier
+ *                           "f" record (those its file was given)
  *   "c <name>"              Courier removed this generated control file
  *   "m <uid> <u|k> <path>"  intent: the message is being copied to <path>
  *                           (below the upper root); "u" or "k" follows

@@ -282,7 +282,7 @@ static void verify_message(struct verify_run *run, const struct cur_listing *cur
 	if (flags != named && !run->allow_changes)
 		differ(run, path, "flags %s, the state says %s%s", letters(named, had),
 		       letters(flags, want),
-		       message_real(f, index) ? " (changed by Courier since it was materialized?)"
+		       message_real(f, index) ? " (changed by Courier since it became a real file?)"
 		                              : "");
 	struct stat st;
 	if (lstat(path, &st) < 0) {
