@@ -152,7 +152,8 @@ static int compact(struct folder *f)
 		if (st & MS_FLAGS_SET)
 			used += (size_t)sprintf(text + used, "f %u %s\n", uid, letters);
 		if (st & MS_HIDDEN)
-			used += (size_t)sprintf(text + used, "%c %u\n", st & MS_REAL ? 'k' : 'u', uid);
+			used +=
+			    (size_t)sprintf(text + used, "%c %u\n", st & MS_REAL ? 'k' : 'u', uid);
 	}
 	if (!text || cap - used < 64) { /* out of memory: the long journal stays */
 		free(text);
