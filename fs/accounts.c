@@ -21,6 +21,8 @@
 static int ensure_dir(const char *path, mode_t mode, uid_t uid, gid_t gid)
 {
 	char buf[PATH_MAX];
+	if (fs.readonly) /* verify: reports a missing directory, never makes one */
+		return 0;
 	if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf)
 		return -ENAMETOOLONG;
 	for (char *s = buf;; s++) {
@@ -42,6 +44,8 @@ static int ensure_dir(const char *path, mode_t mode, uid_t uid, gid_t gid)
 
 static int ensure_file(const char *path, uid_t uid, gid_t gid)
 {
+	if (fs.readonly)
+		return 0;
 	int fd = openat(fs.upper_fd, path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return errno == EEXIST ? 0 : -errno;
@@ -230,6 +234,7 @@ struct account_rt *account_add(const struct account *a)
 		free(acct);
 		return NULL;
 	}
+	acct->folder_journal.readonly = fs.readonly;
 	pthread_mutex_lock(&fs.lock);
 	int r = -1;
 	if (fs.naccounts == fs.accounts_cap) {
@@ -330,6 +335,8 @@ static void index_uids(struct folder *f)
 /* Temporary files of a crashed copy-up would otherwise stay forever. */
 static void clean_dirs(const struct folder *f)
 {
+	if (fs.readonly) /* verify: another process's files are not ours to remove */
+		return;
 	for (enum role role = ROLE_FOLDER; role <= ROLE_KEYWORDS; role++) {
 		char path[PATH_MAX];
 		snprintf(path, sizeof path, "%s%s", f->dirpath, folder_subdir(role));
@@ -352,7 +359,8 @@ int folder_load(struct folder *f)
 	if (!f->loaded || (f->loaded < 0 && now - f->failed_at >= FOLDER_RETRY_S)) {
 		char err[PATH_MAX + 128];
 		int logged = f->loaded < 0;
-		int r = mbx_open(&f->file, f->mbox_path, fs.state_dir, f->key, err, sizeof err);
+		int r = (fs.readonly ? mbx_open_readonly : mbx_open)(
+		    &f->file, f->mbox_path, fs.state_dir, f->key, err, sizeof err);
 		if (r < 0 && !logged)
 			fs_log("%s: not served until this is fixed", err);
 		if (r == 0) {

@@ -49,6 +49,15 @@ int control_hidden(const struct folder *f, enum vkind kind)
 	return (__atomic_load_n(&f->control_hidden, __ATOMIC_ACQUIRE) >> kind) & 1;
 }
 
+/* The state of message i once done ('u' moved away, 'k' real in cur/): a
+ * real message keeps the flags it was listed with, those its file was given,
+ * so that `mboxfs verify` and the POP3 size list know them. */
+static uint8_t done_state(const struct folder *f, uint32_t i, char done)
+{
+	return done == 'k' ? MS_HIDDEN | MS_REAL | (state_of(f, i) & (MS_FLAGS_SET | MS_FLAGS))
+	                   : MS_HIDDEN;
+}
+
 /* "<uid>" at s, and the message with it; s moves past the number. */
 static int parse_uid(const struct folder *f, const char **s, uint32_t *index)
 {
@@ -86,7 +95,7 @@ static void apply(char *line, void *arg)
 	case 'u':
 	case 'k':
 		if (parse_uid(f, &s, &i) && !*s)
-			set_state(f, i, MS_HIDDEN | (line[0] == 'k' ? MS_REAL : 0));
+			set_state(f, i, done_state(f, i, line[0]));
 		break;
 	case 'c':
 		for (enum vkind k = VK_UIDDB; k <= VK_POP3LIST; k++)
@@ -113,7 +122,11 @@ static void complete_intent(struct folder *f, const char *intent)
 	if (!parse_uid(f, &s, &i) || s[0] != ' ' || (s[1] != 'u' && s[1] != 'k') || s[2] != ' ' ||
 	    message_hidden(f, i))
 		return;
-	if (faccessat(fs.upper_fd, s + 3, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+	if (faccessat(fs.upper_fd, s + 3, F_OK, AT_SYMLINK_NOFOLLOW) != 0)
+		return;
+	if (fs.readonly) /* verify: the same state, in memory only */
+		set_state(f, i, done_state(f, i, s[1]));
+	else
 		fstate_copied(f, 1, &i, s[1], 0);
 }
 
@@ -127,7 +140,7 @@ static int compact(struct folder *f)
 		char letters[6];
 		if (!st)
 			continue;
-		if (cap - used < 32) {
+		if (cap - used < 64) {
 			char *grown = realloc(text, cap *= 2);
 			if (!grown)
 				break;
@@ -135,11 +148,14 @@ static int compact(struct folder *f)
 		}
 		mbx_flag_letters(st & MS_FLAGS, letters);
 		uint32_t uid = f->file.mb.msgs[i].uid;
-		used += (size_t)(st & MS_HIDDEN ? sprintf(text + used, "%c %u\n",
-		                                          st & MS_REAL ? 'k' : 'u', uid)
-		                                : sprintf(text + used, "f %u %s\n", uid, letters));
+		/* a real message's flags first: "k" keeps them (done_state) */
+		if (st & MS_FLAGS_SET)
+			used += (size_t)sprintf(text + used, "f %u %s\n", uid, letters);
+		if (st & MS_HIDDEN)
+			used +=
+			    (size_t)sprintf(text + used, "%c %u\n", st & MS_REAL ? 'k' : 'u', uid);
 	}
-	if (!text || cap - used < 32) { /* out of memory: the long journal stays */
+	if (!text || cap - used < 64) { /* out of memory: the long journal stays */
 		free(text);
 		return -ENOMEM;
 	}
@@ -168,6 +184,7 @@ int fstate_load(struct folder *f)
 	if (!f->mstate)
 		return -ENOMEM;
 	int r = journal_init(&f->journal, fs.state_dir, f->key, "wh");
+	f->journal.readonly = fs.readonly;
 	if (r == 0)
 		r = journal_replay(&f->journal, apply, &rp);
 	for (size_t k = 0; k < rp.nintents; k++) { /* moves interrupted by a crash */
@@ -176,7 +193,7 @@ int fstate_load(struct folder *f)
 		free(rp.intents[k]);
 	}
 	free(rp.intents);
-	if (r == 0)
+	if (r == 0 && !fs.readonly)
 		compact_if_long(f);
 	return r;
 }
@@ -268,7 +285,7 @@ int fstate_copied(struct folder *f, size_t n, const uint32_t *indexes, char done
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < n; i++)
-		set_state(f, indexes[i], MS_HIDDEN | (done == 'k' ? MS_REAL : 0));
+		set_state(f, indexes[i], done_state(f, indexes[i], done));
 	__atomic_fetch_or(&f->control_hidden, controls, __ATOMIC_RELEASE);
 	compact_if_long(f);
 	return 0;

@@ -41,6 +41,10 @@ struct fs_config {
 	const char *accounts;  /* materialize --offline: only these (account_matches) */
 	int foreground;
 	int debug;
+	/* `mboxfs verify`: set up without a mount and write nothing anywhere: no
+	 * lock, no reserve, no state directory made, no index or journal written,
+	 * nothing made or cleaned in the upper tree (fs_internal.h, fs.readonly) */
+	int readonly;
 };
 
 /* Returns the process exit status. */
@@ -52,5 +56,27 @@ int fs_main(const struct fs_config *cfg);
  * stderr when progress is set. Resumable after an interruption. Returns the
  * process exit status. */
 int fs_materialize_offline(const struct fs_config *cfg, int jobs, int progress);
+
+/* `mboxfs verify`: the mail root at cfg->upper_dir (a plain tree, or a live
+ * mount of the same map and state) against what a mount over cfg->state_dir
+ * shows, i.e. what `materialize --offline` would write, for the accounts whose
+ * maildir matches account_pattern (fnmatch; NULL: all). Writes nothing and
+ * takes no lock (cfg->readonly is set). Each difference goes to fn with the
+ * file it concerns (a path below cfg->upper_dir as given). With
+ * allow_changes, what Courier's users may do to materialized messages (flags,
+ * keywords, subscriptions, expunges) is not a difference. Returns 0 with the
+ * totals, or -1 when it could not run (said on stderr). */
+struct fs_verify_difference {
+	const char *account; /* maildir of the map */
+	const char *folder;  /* Courier's name: INBOX, INBOX.Sent */
+	const char *file;
+	const char *problem;
+};
+struct fs_verify_totals {
+	unsigned long long accounts, folders, messages, differences;
+};
+typedef void (*fs_verify_fn)(const struct fs_verify_difference *d, void *arg);
+int fs_verify(struct fs_config *cfg, const char *account_pattern, int allow_changes,
+              fs_verify_fn fn, void *arg, struct fs_verify_totals *totals);
 
 #endif

@@ -124,6 +124,9 @@ struct fs {
 	int foreground;
 	struct fuse_session *se; /* NULL without a mount (offline materialize) */
 	int state_lock_fd;       /* flock()ed: one mount or offline run per state */
+	/* fs_config.readonly (verify): the state and the upper tree are only read;
+	 * every place that would write checks it, and journals refuse appends */
+	int readonly;
 
 	pthread_mutex_t lock; /* inodes, places, folders */
 	struct inode root;

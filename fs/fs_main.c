@@ -99,6 +99,7 @@ int fs_setup(const struct fs_config *cfg, const char *who)
 	fs.started = time(NULL);
 	fs.default_uid = getuid();
 	fs.default_gid = getgid();
+	fs.readonly = cfg->readonly;
 	pthread_mutex_init(&fs.lock, NULL);
 	if (!cfg->foreground)
 		openlog("mboxfs", LOG_PID, LOG_DAEMON);
@@ -118,18 +119,19 @@ int fs_setup(const struct fs_config *cfg, const char *who)
 		fprintf(stderr, "%s: %s (line skipped)\n", who, fs.map.errors[i]);
 	/* absolute: the daemon changes to "/" */
 	static char state[PATH_MAX];
-	if ((mkdir(cfg->state_dir, 0700) < 0 && errno != EEXIST) ||
+	if ((!cfg->readonly && mkdir(cfg->state_dir, 0700) < 0 && errno != EEXIST) ||
 	    !realpath(cfg->state_dir, state)) {
 		fprintf(stderr, "%s: %s: %s\n", who, cfg->state_dir, strerror(errno));
 		return -1;
 	}
 	fs.state_dir = state;
-	if (lock_state() < 0) {
+	/* read-only (verify): a mount may hold the lock and owns the reserve */
+	if (!cfg->readonly && lock_state() < 0) {
 		fprintf(stderr, "%s: state directory %s: %s%s\n", who, state, strerror(errno),
 		        errno == EBUSY ? " (a mount or an offline materialize uses it)" : "");
 		return -1;
 	}
-	int r = journal_reserve_init(state);
+	int r = cfg->readonly ? 0 : journal_reserve_init(state);
 	if (r < 0) /* not fatal: the journals still reserve their own room */
 		fprintf(stderr, "%s: state directory %s: no room for the journal reserve: %s\n",
 		        who, state, strerror(-r));

@@ -85,7 +85,7 @@ void journal_close(struct journal *j)
 int journal_replay(struct journal *j, journal_record_fn fn, void *arg)
 {
 	pthread_mutex_lock(&j->lock);
-	int fd = open(j->path, O_RDWR | O_CLOEXEC);
+	int fd = open(j->path, (j->readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC);
 	if (fd < 0) {
 		int err = errno;
 		pthread_mutex_unlock(&j->lock);
@@ -112,7 +112,7 @@ int journal_replay(struct journal *j, journal_record_fn fn, void *arg)
 			fn(line, arg);
 		}
 	}
-	if (r == 0 && whole < st.st_size && ftruncate(fd, whole) < 0) /* a torn tail */
+	if (r == 0 && whole < st.st_size && !j->readonly && ftruncate(fd, whole) < 0) /* torn */
 		r = -errno;
 	free(text);
 	close(fd);
@@ -190,6 +190,8 @@ static uint64_t count_lines(const char *text, size_t len)
 
 int journal_append(struct journal *j, const char *records, size_t len)
 {
+	if (j->readonly)
+		return -EROFS;
 	pthread_mutex_lock(&j->lock);
 	int r = open_file(j);
 	if (r == 0)
@@ -274,6 +276,8 @@ static int sync_dir_of(const char *path)
 int journal_rewrite(struct journal *j, const char *records, size_t len)
 {
 	char *tmp = NULL;
+	if (j->readonly)
+		return -EROFS;
 	if (asprintf(&tmp, "%s.compact", j->path) < 0)
 		return -ENOMEM;
 	pthread_mutex_lock(&j->lock);

@@ -14,7 +14,8 @@
  *   "u <uid>"               gone from this folder (expunged or moved away)
  *   "k <uid>"               lives on as a real file of cur/ with the same key
  *                           (materialized, or copied up): hidden, still the same
- *                           message for POP3
+ *                           message for POP3; it keeps the flags of an earlier
+ *                           "f" record (those its file was given)
  *   "c <name>"              Courier removed this generated control file
  *   "m <uid> <u|k> <path>"  intent: the message is being copied to <path>
  *                           (below the upper root); "u" or "k" follows
@@ -40,7 +41,10 @@
  *
  * Recovery. journal_replay() hands every whole record to a callback in order
  * and cuts a torn last line (a crash in the middle of a write) off the file,
- * so that later records start on a line of their own. NUL bytes (a power cut
+ * so that later records start on a line of their own. A read-only journal
+ * (readonly set after journal_init: `mboxfs verify`, next to a mount that may
+ * be appending) is only read: its replay ignores a torn tail without cutting
+ * it, and appends and rewrites fail with EROFS. NUL bytes (a power cut
  * can leave a zero-filled tail) are skipped. Intents are resolved by the
  * caller (folder_state.c): completed when the copy exists, dropped when not.
  *
@@ -73,6 +77,7 @@ struct journal {
 	off_t allocated;  /* room known to be allocated, >= end */
 	uint64_t records; /* lines in the file */
 	int dirty;        /* written since the syncer last synced it */
+	int readonly;     /* only replayed, never written (see Recovery) */
 	struct journal *next_dirty;
 };
 

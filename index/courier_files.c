@@ -28,8 +28,9 @@ char *mbx_courier_uiddb(const struct mbx_mailbox *mb, int pop3, size_t *len)
 	FILE *mem = open_memstream(&out, len);
 	if (!mem)
 		return NULL;
-	uint32_t next = mb->uidnext > UINT32_MAX - MBX_LATE_UID_MARGIN ? UINT32_MAX
-	                                                               : mb->uidnext + MBX_LATE_UID_MARGIN;
+	uint32_t next = mb->uidnext > UINT32_MAX - MBX_LATE_UID_MARGIN
+	                    ? UINT32_MAX
+	                    : mb->uidnext + MBX_LATE_UID_MARGIN;
 	fprintf(mem, "1 %u %u\n", mb->uidvalidity, next);
 	for (size_t i = 0; i < mb->nmsgs; i++) {
 		mbx_message_key(mb->uidvalidity, &mb->msgs[i], pop3, key);

@@ -348,20 +348,22 @@ static int mark_diverged(const char *dir, const char *key)
  * (see mark_diverged), a new value for both rules, since the old UIDs cannot
  * be rebuilt and a UID must never name two messages. */
 static int own_uidvalidity(struct mbx_mailbox *mb, const char *dir, const char *key, int lost,
-                           uint32_t now)
+                           uint32_t now, int readonly)
 {
 	if (mb->rule == MBX_RULE_EXACT || mb->kind == MBX_KIND_NOT_MAILBOX)
 		return 0;
 	uint32_t v = read_uidvalidity(dir, key);
 	char marker[4096];
 	mbx_state_path(marker, sizeof marker, dir, key, "diverged");
+	if (readonly) /* the value on record, or none (0) */
+		lost = 0, now = 0;
 	if (lost && access(marker, F_OK) == 0) {
 		v = now > v ? now : v + 1;
 		if (write_uidvalidity(dir, key, v) < 0)
 			return -1;
 		unlink(marker);
 	}
-	if (mb->rule == MBX_RULE_ANY_STABLE && !v) {
+	if (mb->rule == MBX_RULE_ANY_STABLE && !v && now) {
 		v = now;
 		if (write_uidvalidity(dir, key, v) < 0)
 			return -1;
@@ -479,8 +481,9 @@ static void read_source(void *arg)
 	}
 }
 
-int mbx_open(struct mbx_file *f, const char *path, const char *state_dir, const char *key,
-             char *err, size_t errlen)
+/* mbx_open() and mbx_open_readonly(): readonly never writes to state_dir. */
+static int open_indexed(struct mbx_file *f, const char *path, const char *state_dir,
+                        const char *key, int readonly, char *err, size_t errlen)
 {
 	struct stat st;
 	memset(f, 0, sizeof *f);
@@ -529,12 +532,12 @@ int mbx_open(struct mbx_file *f, const char *path, const char *state_dir, const 
 		return 0;
 	const char *failed = r < 0 ? "parse" : NULL;
 	if (!failed && state_dir && f->how != MBX_OPEN_APPENDED &&
-	    own_uidvalidity(&f->mb, state_dir, key, !have_old, now) < 0)
+	    own_uidvalidity(&f->mb, state_dir, key, !have_old, now, readonly) < 0)
 		failed = "cannot record UIDVALIDITY";
 	if (!failed && f->how == MBX_OPEN_REBUILT && f->mb.rule != MBX_RULE_EXACT &&
 	    old.rule == f->mb.rule && old.uidvalidity == f->mb.uidvalidity) {
 		int diverged = keep_uids(&f->mb, &old);
-		if (diverged < 0 || (diverged && mark_diverged(state_dir, key) < 0))
+		if (diverged < 0 || (diverged && !readonly && mark_diverged(state_dir, key) < 0))
 			failed = "cannot record UID state";
 	}
 	mbx_mailbox_free(&old);
@@ -544,13 +547,25 @@ int mbx_open(struct mbx_file *f, const char *path, const char *state_dir, const 
 		return -1;
 	}
 
-	if (state_dir && save_index(state_dir, idx_path, key, &f->mb, &id) < 0) {
+	if (state_dir && !readonly && save_index(state_dir, idx_path, key, &f->mb, &id) < 0) {
 		set_err(err, errlen, "%s: cannot write index in %s: %s", path, state_dir,
 		        strerror(errno));
 		mbx_close(f);
 		return -1;
 	}
 	return 0;
+}
+
+int mbx_open(struct mbx_file *f, const char *path, const char *state_dir, const char *key,
+             char *err, size_t errlen)
+{
+	return open_indexed(f, path, state_dir, key, 0, err, errlen);
+}
+
+int mbx_open_readonly(struct mbx_file *f, const char *path, const char *state_dir, const char *key,
+                      char *err, size_t errlen)
+{
+	return open_indexed(f, path, state_dir, key, 1, err, errlen);
 }
 
 void mbx_close(struct mbx_file *f)

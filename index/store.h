@@ -20,6 +20,11 @@
  *    fsync, rename, fsync of the directory). A corrupt, truncated, foreign or
  *    older index is ignored and rebuilt, never trusted.
  *  - With state_dir NULL nothing is read or written; any-stable UIDVALIDITY is 0.
+ *  - mbx_open_readonly() gives the same view as mbx_open() but never writes to
+ *    state_dir (`mboxfs verify`, next to a mount that owns it): an index that
+ *    does not match is not rewritten, no marker is made, and an any-stable
+ *    UIDVALIDITY not chosen yet stays 0; where a lost index would make mbx_open()
+ *    choose a new UIDVALIDITY, the value on record is kept.
  */
 #ifndef MBOXFS_STORE_H
 #define MBOXFS_STORE_H
@@ -49,6 +54,10 @@ struct mbx_file {
  * Returns 0, or -1 with a message in err ("<path>: <reason>"). */
 int mbx_open(struct mbx_file *f, const char *path, const char *state_dir, const char *key,
              char *err, size_t errlen);
+
+/* mbx_open() that writes nothing to state_dir (see the contract above). */
+int mbx_open_readonly(struct mbx_file *f, const char *path, const char *state_dir, const char *key,
+                      char *err, size_t errlen);
 
 void mbx_close(struct mbx_file *f);
 

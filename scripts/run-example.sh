@@ -5,7 +5,8 @@
 # real Courier imapd serve every folder, and prints the UIDVALIDITY and UIDs
 # Courier serves next to what the old mbox file says, and the UIDLs Courier
 # pop3d prints next to uw-ipop3d's. Then the cutover: mboxfs materialize
-# writes the real maildirs, the mount goes, and plain Courier serves the same.
+# writes the real maildirs, mboxfs verify checks them on the mount, the mount
+# goes, verify checks the plain tree, and plain Courier serves the same.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -71,12 +72,16 @@ echo
 echo "(bob's mboxes carry no UID metadata: mboxfs chose their UIDVALIDITY once and keeps it in the state directory)"
 
 echo
-echo "== the cutover: mboxfs status, mboxfs materialize (in production in the background, with --rate), status"
+echo "== the cutover: mboxfs status, mboxfs materialize (in production in the background, with --rate), status, verify"
 "$mboxfs" status --map "$example/accounts.map" "$mnt" || true # exit status 3: something is virtual
 "$mboxfs" materialize --map "$example/accounts.map" "$mnt"
 "$mboxfs" status --map "$example/accounts.map" "$mnt"
 end_gam_servers
+"$mboxfs" verify --map "$example/accounts.map" --state "$work/state" --source-tz UTC "$mnt"
 fusermount3 -u "$mnt"
+echo
+echo "== mboxfs verify after unmounting"
+"$mboxfs" verify --map "$example/accounts.map" --state "$work/state" --source-tz UTC "$mnt"
 echo
 echo "== unmounted: $mnt is plain Maildir now, served by Courier alone"
 show_folder "$mnt/alice/Maildir" INBOX "$example/spool/alice"

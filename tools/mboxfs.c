@@ -37,6 +37,12 @@ static const char usage[] =
     "  status --map FILE MAILROOT\n"
     "      what of a mount is still virtual; exit status 0 when nothing is, 3 when\n"
     "      something is\n"
+    "  verify --map FILE --state DIR [--account PATTERN] [--allow-changes]\n"
+    "         [--source-tz ZONE] [--json] MAILROOT\n"
+    "      check that MAILROOT (a mount, or the plain tree after unmounting) holds\n"
+    "      every message and control file the mount shows, with the same names,\n"
+    "      bytes, mtimes, flags, UIDVALIDITY and UIDs; prints each difference;\n"
+    "      exit status 0 when there is none, 1 when there are some\n"
     "\n"
     "See mboxfs(1) for details.\n";
 
@@ -89,6 +95,8 @@ int main(int argc, char **argv)
 		return cmd_reload(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "status"))
 		return cmd_status(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "verify"))
+		return cmd_verify(argc - 1, argv + 1);
 	fprintf(stderr, "mboxfs: unknown command '%s'\n\n%s", argv[1], usage);
 	return 2;
 }

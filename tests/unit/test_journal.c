@@ -7,6 +7,7 @@
 
 #include "journal.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <sys/stat.h>
@@ -106,6 +107,26 @@ static void torn_tail_cut(void **state)
 	assert_string_equal(replayed(&fx->j), "k 1|u 3");
 }
 
+/* A read-only journal (`mboxfs verify`, next to a mount that may be in the
+ * middle of an append) reads the whole records, leaves the file exactly as
+ * it is, and refuses to be written. */
+static void readonly_reads_only(void **state)
+{
+	struct fixture *fx = *state;
+	char buf[256];
+	int fd = open(fx->j.path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	assert_int_equal(write(fd, "k 1\nf 2 S", 9), 9);
+	close(fd);
+	fx->j.readonly = 1;
+	assert_string_equal(replayed(&fx->j), "k 1");
+	assert_int_equal(file_bytes(&fx->j, buf, sizeof buf), 9);
+	assert_string_equal(buf, "k 1\nf 2 S");
+	assert_int_equal(journal_append(&fx->j, "u 3\n", 4), -EROFS);
+	assert_int_equal(journal_rewrite(&fx->j, "u 3\n", 4), -EROFS);
+	assert_int_equal(file_bytes(&fx->j, buf, sizeof buf), 9);
+	fx->j.readonly = 0;
+}
+
 /* Recovery: a zero-filled stretch (what a power cut can leave where a write
  * had not reached the disk) is skipped, records around it are kept. */
 static void zeros_skipped(void **state)
@@ -186,6 +207,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(append_then_replay, setup, teardown),
 	    cmocka_unit_test_setup_teardown(torn_tail_cut, setup, teardown),
+	    cmocka_unit_test_setup_teardown(readonly_reads_only, setup, teardown),
 	    cmocka_unit_test_setup_teardown(zeros_skipped, setup, teardown),
 	    cmocka_unit_test_setup_teardown(rewrite_replaces, setup, teardown),
 	    cmocka_unit_test_setup_teardown(compaction_bound, setup, teardown),
