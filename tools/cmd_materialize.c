@@ -5,6 +5,7 @@
  * With --offline, the same without a mount (fs/offline.c). */
 #include "account_map.h"
 #include "commands.h"
+#include "help.h"
 #include "fs.h"
 #include "mount_walk.h"
 
@@ -17,10 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static const char materialize_usage[] =
-    "usage: mboxfs materialize --map FILE [--rate MB/S] [--quiet] MAILROOT\n"
-    "       mboxfs materialize --offline --map FILE --state DIR [--source-tz ZONE]\n"
-    "                          [--jobs N] [--quiet] MAILROOT\n";
+#define materialize_usage verb_help("materialize") /* the help table: tools/help.c */
 
 /* A folder of the mount that still has virtual objects. */
 struct pending_folder {

@@ -1,14 +1,13 @@
 /* cmd_mount.c — `mboxfs mount`: serve the account map as Courier maildirs. */
 #include "commands.h"
+#include "help.h"
 #include "fs.h"
 
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
-static const char mount_usage[] =
-    "usage: mboxfs mount --map FILE --state DIR [--upper DIR] [--source-tz ZONE]\n"
-    "                    [--foreground] [--debug] [-o FUSE_OPTIONS] MOUNTPOINT\n";
+#define mount_usage verb_help("mount") /* the help table: tools/help.c */
 
 int cmd_mount(int argc, char **argv)
 {

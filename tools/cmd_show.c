@@ -1,5 +1,6 @@
 /* cmd_show.c — `mboxfs show`: the served view of one mbox. */
 #include "commands.h"
+#include "help.h"
 #include "from_line.h"
 #include "json.h"
 #include "name.h"
@@ -12,8 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char show_usage[] =
-    "usage: mboxfs show [--source-tz ZONE] [--state DIR] [--json] MBOX\n";
+#define show_usage verb_help("show") /* the help table: tools/help.c */
 
 /* IMAP flag names, in the order imapd prints them. */
 static const struct {

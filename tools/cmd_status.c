@@ -3,6 +3,7 @@
  * the mount can go (DESIGN.md, cutover). */
 #include "account_map.h"
 #include "commands.h"
+#include "help.h"
 #include "fs.h"
 #include "mount_walk.h"
 
@@ -11,7 +12,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
-static const char status_usage[] = "usage: mboxfs status --map FILE MAILROOT\n";
+#define status_usage verb_help("status") /* the help table: tools/help.c */
 
 struct virtual_count {
 	uint64_t messages, bytes, controls;

@@ -8,6 +8,7 @@ int cmd_index(int argc, char **argv);
 int cmd_mount(int argc, char **argv);
 int cmd_materialize(int argc, char **argv);
 int cmd_status(int argc, char **argv);
+int cmd_map(int argc, char **argv);
 /* The same, called as mount.mboxfs by mount(8): MAP MOUNTPOINT -o OPTIONS. */
 int cmd_mount_helper(int argc, char **argv);
 
