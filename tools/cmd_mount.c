@@ -1,7 +1,7 @@
 /* cmd_mount.c — `mboxfs mount`: serve the account map as Courier maildirs. */
 #include "commands.h"
-#include "help.h"
 #include "fs.h"
+#include "help.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -94,7 +94,8 @@ int cmd_mount_helper(int argc, char **argv)
 				return 2;
 			}
 		} else if (strcmp(o, "defaults") && strcmp(o, "auto") && strcmp(o, "noauto") &&
-		           strcmp(o, "_netdev") && strcmp(o, "nofail")) {
+		           strcmp(o, "_netdev") && strcmp(o, "nofail") &&
+		           strncmp(o, "x-", 2) /* x-systemd.*: for systemd, not FUSE */) {
 			int n = snprintf(fuse_opts + used, sizeof fuse_opts - used, "%s%s",
 			                 used ? "," : "", o);
 			if (n < 0 || (size_t)n >= sizeof fuse_opts - used) {
