@@ -180,20 +180,24 @@ static void passwd_line(struct map_run *r, char *line, const char *where)
 	}
 	if ((long)uid < o->min_uid || uid == 65534) /* system users and nobody */
 		return;
-	char maildir[PATH_MAX], inbox[PATH_MAX], folders[PATH_MAX], owner[256];
+	char maildir[PATH_MAX], inbox[PATH_MAX], home[PATH_MAX], folders[PATH_MAX], owner[256];
 	const char *why;
+	/* --home: where the old homes are now (copied or NFS-mounted elsewhere) */
+	snprintf(home, sizeof home, "%s", field[5]);
 	if (maildir_for(maildir, sizeof maildir, o, field[0], o->domain, &why) < 0 ||
 	    map_expand(inbox, sizeof inbox, o->inbox_fmt ? o->inbox_fmt : "/var/mail/%u", field[0],
-	               o->domain, &why) < 0) {
+	               o->domain, &why) < 0 ||
+	    (o->home_fmt &&
+	     map_expand(home, sizeof home, o->home_fmt, field[0], o->domain, &why) < 0)) {
 		fprintf(stderr, "%s: %s: %s: skipped\n", where, field[0], why);
 		r->w.nrefused++;
 		return;
 	}
-	folders_for(folders, sizeof folders, o, field[5]);
+	folders_for(folders, sizeof folders, o, home);
 	int unknown;
 	owner_for(owner, sizeof owner, o->owner, (uid_t)uid, (gid_t)gid, field[0], &unknown);
 	struct map_candidate c = {
-	    where, maildir, inbox, *field[5] ? field[5] : NULL, folders[0] ? folders : NULL, owner};
+	    where, maildir, inbox, *home ? home : NULL, folders[0] ? folders : NULL, owner};
 	add_account(r, &c, unknown);
 }
 
@@ -414,8 +418,6 @@ int cmd_map(int argc, char **argv)
 		return usage_error("--userdb needs --inbox FORMAT: where the old INBOX mboxes are");
 	if (o.kind == FROM_LINES && (o.inbox_fmt || o.home_fmt || o.domain))
 		return usage_error("with --lines, the INBOX, home and domain come from the lines");
-	if (o.kind == FROM_PASSWD && o.home_fmt)
-		return usage_error("with --passwd, the home comes from the passwd file");
 	if (o.mailroot && o.kind != FROM_USERDB)
 		return usage_error("--mailroot goes with --userdb");
 	if (o.folders_sub && (o.folders_sub[0] == '/' || !o.folders_sub[0]))

@@ -71,8 +71,8 @@ static const struct verb_doc verbs[] = {
      "  --map FILE          the account map\n"
      "  --json              one JSON object: per account and in total\n"},
     {"map",
-     "mboxfs map --passwd FILE [--domain DOMAIN] [--inbox FORMAT] [--folders SUBDIR]\n"
-     "           [--maildir FORMAT] [--owner USER] [--min-uid N]\n"
+     "mboxfs map --passwd FILE [--domain DOMAIN] [--inbox FORMAT] [--home FORMAT]\n"
+     "           [--folders SUBDIR] [--maildir FORMAT] [--owner USER] [--min-uid N]\n"
      "mboxfs map --lines FILE [--folders SUBDIR] [--maildir FORMAT] [--owner USER]\n"
      "mboxfs map --userdb FILE --inbox FORMAT [--home FORMAT] [--mailroot DIR]\n"
      "           [--folders SUBDIR] [--maildir FORMAT] [--owner USER]\n",
@@ -84,7 +84,7 @@ static const struct verb_doc verbs[] = {
      "  --userdb FILE       a Courier userdb source file (name<TAB>field=value|...)\n"
      "  --domain DOMAIN     the domain of a passwd file's users (%d)\n"
      "  --inbox FORMAT      the INBOX mbox (default with --passwd: /var/mail/%u)\n"
-     "  --home FORMAT       the old home directory (--userdb)\n"
+     "  --home FORMAT       where the old home is now (default with --passwd: its field)\n"
      "  --folders SUBDIR    the folder directory, relative to the home (default: home)\n"
      "  --maildir FORMAT    the maildir below the mount (default: %u/Maildir, or\n"
      "                      %d/%u/Maildir with a domain)\n"
