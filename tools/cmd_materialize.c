@@ -5,8 +5,8 @@
  * With --offline, the same without a mount (fs/offline.c). */
 #include "account_map.h"
 #include "commands.h"
-#include "help.h"
 #include "fs.h"
+#include "help.h"
 #include "mount_walk.h"
 
 #include <errno.h>

@@ -1,7 +1,7 @@
 /* cmd_show.c — `mboxfs show`: the served view of one mbox. */
 #include "commands.h"
-#include "help.h"
 #include "from_line.h"
+#include "help.h"
 #include "json.h"
 #include "name.h"
 #include "sha256.h"
