@@ -19,8 +19,9 @@ work=$(mktemp -d /var/tmp/mboxfs-example.XXXXXX) # not /tmp: Courier refuses sti
 mnt=$work/mail
 mkdir -p "$mnt"
 cleanup() {
-	pkill -x gam_server 2>/dev/null || true # Courier's FAM helper keeps the mount busy
-	if grep -q " $mnt " /proc/mounts; then fusermount3 -u "$mnt"; fi
+	# lazily: Courier's gam_server may still have its cwd in a maildir (README,
+	# "Unmounting"); the daemon ends once it has gone
+	if grep -q " $mnt " /proc/mounts; then fusermount3 -u -z "$mnt"; fi
 	rm -rf "$work"
 }
 trap cleanup EXIT
@@ -71,8 +72,7 @@ echo "== the cutover: mboxfs status, mboxfs materialize (in production in the ba
 "$mboxfs" status --map "$example/accounts.map" "$mnt" || true # exit status 3: something is virtual
 "$mboxfs" materialize --map "$example/accounts.map" "$mnt"
 "$mboxfs" status --map "$example/accounts.map" "$mnt"
-pkill -x gam_server 2>/dev/null || true
-fusermount3 -u "$mnt"
+fusermount3 -u -z "$mnt" # at once, though gam_server keeps the old view a while
 echo
 echo "== unmounted: $mnt is plain Maildir now, served by Courier alone"
 show_folder "$mnt/alice/Maildir" INBOX "$example/spool/alice"
