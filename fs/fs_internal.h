@@ -341,5 +341,7 @@ void ops_file_fill(struct fuse_lowlevel_ops *ops);
 
 /* Logs to stderr (or syslog when daemonised). */
 void fs_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The same at notice level: the daemon's start and stop, for the journal. */
+void fs_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 #endif

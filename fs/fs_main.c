@@ -16,16 +16,29 @@
 
 struct fs fs;
 
-void fs_log(const char *fmt, ...)
+static void log_at(int priority, const char *fmt, va_list ap)
 {
-	va_list ap;
-	va_start(ap, fmt);
 	if (fs.foreground) {
 		fputs("mboxfs: ", stderr);
 		vfprintf(stderr, fmt, ap);
 		fputc('\n', stderr);
 	} else
-		vsyslog(LOG_WARNING, fmt, ap);
+		vsyslog(priority, fmt, ap);
+}
+
+void fs_log(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	log_at(LOG_WARNING, fmt, ap);
+	va_end(ap);
+}
+
+void fs_note(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	log_at(LOG_NOTICE, fmt, ap);
 	va_end(ap);
 }
 
@@ -187,10 +200,13 @@ int fs_main(const struct fs_config *cfg)
 		fs_log("cannot start the journal syncer thread");
 		goto out_unmount;
 	}
+	fs_note("serving %zu accounts of %s at %s (%zu map lines skipped), state directory %s",
+	        fs.map.naccounts, cfg->map_path, cfg->mountpoint, fs.map.nerrors, fs.state_dir);
 	struct fuse_loop_config *loop = fuse_loop_cfg_create();
 	fuse_loop_cfg_set_max_threads(loop, 32);
 	status = fuse_session_loop_mt(se, loop) != 0;
 	fuse_loop_cfg_destroy(loop);
+	fs_note("%s: unmounting%s", cfg->mountpoint, status ? " after an error" : "");
 	journal_syncer_stop();
 out_unmount:
 	fuse_session_unmount(se);

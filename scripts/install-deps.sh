@@ -8,6 +8,8 @@ packages=(
 	libfuse3-dev fuse3 libxxhash-dev libcmocka-dev
 	libc-client2007e-dev # UW's own c-client: the test oracle
 	courier-imap courier-pop # the real servers, for end-to-end tests
+	courier-authdaemon courier-authlib-userdb # real logins: the proxy test
+	iproute2 util-linux  # ip, unshare: the proxy test's own namespaces
 	isync mb2md          # a real caching client; the converter mboxfs replaces
 	clang                # libFuzzer and sanitizers
 )

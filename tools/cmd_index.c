@@ -2,6 +2,7 @@
  * parallel, and report each one with its anomalies. */
 #include "account_map.h"
 #include "commands.h"
+#include "help.h"
 #include "json.h"
 #include "quote.h"
 #include "store.h"
@@ -18,11 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static const char index_usage[] =
-    "usage: mboxfs index --map FILE --state DIR [--source-tz ZONE] [--jobs N] [--json]\n"
-    "exit status: 0 every mailbox indexed; 1 errors (bad map lines, unreadable\n"
-    "mailboxes); 2 bad usage; 3 no errors, but an INBOX is not a mailbox and\n"
-    "will not be served\n";
+#define index_usage verb_help("index") /* the help table: tools/help.c */
 
 /* One mailbox to index, and what came of it. */
 struct job {

@@ -6,6 +6,7 @@
 #include "account_map.h"
 #include "commands.h"
 #include "fs.h"
+#include "help.h"
 #include "mount_walk.h"
 
 #include <errno.h>
@@ -17,10 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static const char materialize_usage[] =
-    "usage: mboxfs materialize --map FILE [--account PATTERN] [--rate MB/S] [--quiet] MAILROOT\n"
-    "       mboxfs materialize --offline --map FILE --state DIR [--account PATTERN]\n"
-    "                          [--source-tz ZONE] [--jobs N] [--quiet] MAILROOT\n";
+#define materialize_usage verb_help("materialize") /* the help table: tools/help.c */
 
 /* A folder of the mount that still has virtual objects. */
 struct pending_folder {

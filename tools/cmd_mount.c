@@ -1,15 +1,14 @@
 /* cmd_mount.c — `mboxfs mount`: serve the account map as Courier maildirs. */
 #include "commands.h"
 #include "fs.h"
+#include "help.h"
 #include "mount_walk.h"
 
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
-static const char mount_usage[] =
-    "usage: mboxfs mount --map FILE --state DIR [--upper DIR] [--source-tz ZONE]\n"
-    "                    [--foreground] [--debug] [-o FUSE_OPTIONS] MOUNTPOINT\n";
+#define mount_usage verb_help("mount") /* the help table: tools/help.c */
 
 /* A second mboxfs on the mount point of a running one would hide it and its
  * Courier sessions' files: say so and refuse. 1 if refused. */
@@ -111,7 +110,8 @@ int cmd_mount_helper(int argc, char **argv)
 				return 2;
 			}
 		} else if (strcmp(o, "defaults") && strcmp(o, "auto") && strcmp(o, "noauto") &&
-		           strcmp(o, "_netdev") && strcmp(o, "nofail")) {
+		           strcmp(o, "_netdev") && strcmp(o, "nofail") &&
+		           strncmp(o, "x-", 2) /* x-systemd.*: for systemd, not FUSE */) {
 			int n = snprintf(fuse_opts + used, sizeof fuse_opts - used, "%s%s",
 			                 used ? "," : "", o);
 			if (n < 0 || (size_t)n >= sizeof fuse_opts - used) {

@@ -3,6 +3,7 @@
  * same as SIGHUP to the daemon, but it waits for the outcome and says it. */
 #include "commands.h"
 #include "fs.h"
+#include "help.h"
 #include "mount_walk.h"
 
 #include <errno.h>
@@ -10,7 +11,7 @@
 #include <string.h>
 #include <sys/xattr.h>
 
-static const char reload_usage[] = "usage: mboxfs reload MOUNTPOINT\n";
+#define reload_usage verb_help("reload") /* the help table: tools/help.c */
 
 int cmd_reload(int argc, char **argv)
 {

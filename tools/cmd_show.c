@@ -2,6 +2,7 @@
 #include "account_map.h"
 #include "commands.h"
 #include "from_line.h"
+#include "help.h"
 #include "json.h"
 #include "name.h"
 #include "quote.h"
@@ -18,8 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
-static const char show_usage[] =
-    "usage: mboxfs show [--source-tz ZONE] [--state DIR --map FILE] [--json] MBOX\n";
+#define show_usage verb_help("show") /* the help table: tools/help.c */
 
 /* IMAP flag names, in the order imapd prints them. */
 static const struct {

@@ -6,15 +6,14 @@
  * differs, 1 when something does, 2 when it could not run. */
 #include "commands.h"
 #include "fs.h"
+#include "help.h"
 #include "json.h"
 
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
-static const char verify_usage[] =
-    "usage: mboxfs verify --map FILE --state DIR [--account PATTERN] [--allow-changes]\n"
-    "                     [--source-tz ZONE] [--json] MAILROOT\n";
+#define verify_usage verb_help("verify") /* the help table: tools/help.c */
 
 struct output {
 	int json;

@@ -10,6 +10,7 @@ int cmd_materialize(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_reload(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
+int cmd_map(int argc, char **argv);
 /* The same, called as mount.mboxfs by mount(8): MAP MOUNTPOINT -o OPTIONS. */
 int cmd_mount_helper(int argc, char **argv);
 
