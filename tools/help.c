@@ -22,8 +22,10 @@ static const struct verb_doc verbs[] = {
      "  --json              one JSON object instead of text\n"},
     {"index", "mboxfs index --map FILE --state DIR [--source-tz ZONE] [--jobs N] [--json]\n",
      "  build or refresh the index of every mailbox in the account map and report\n"
-     "  each one with its anomalies; exit status 3 when an INBOX is not a mailbox\n"
-     "  and will not be served\n",
+     "  each one with its anomalies\n"
+     "  exit status: 0 every mailbox indexed; 1 errors (bad map lines, unreadable\n"
+     "  mailboxes); 2 bad usage; 3 no errors, but an INBOX is not a mailbox and\n"
+     "  will not be served\n",
      "  --map FILE          the account map\n"
      "  --state DIR         state directory (created if missing)\n"
      "  --source-tz ZONE    zone of From_ lines without one (default: this machine's)\n"
