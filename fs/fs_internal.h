@@ -18,6 +18,7 @@
 
 #include "account_map.h"
 #include "fs.h"
+#include "source.h"
 #include "store.h"
 
 #include <pthread.h>
@@ -74,6 +75,7 @@ struct account_rt {
 	const struct account *a;
 	uid_t uid;
 	gid_t gid;
+	struct src_rights rights; /* what its sources are read with (source.h) */
 	pthread_mutex_t lock;
 	int ready; /* skeleton made, folders known */
 	struct folder *inbox;
@@ -138,6 +140,9 @@ int place_add(const char *path, enum role role, struct folder *folder);
 
 /* accounts.c: lazy account set-up and folder loading */
 int account_ready(struct account_rt *acct);
+/* The same unless another thread is preparing the account: then 1 at once
+ * (for the directories above maildirs, which must not wait for one account). */
+int account_try_ready(struct account_rt *acct);
 int folder_load(struct folder *f);    /* 0, or -errno */
 void folder_unload(struct folder *f); /* frees what folder_load() made */
 /* The directory of a folder with that role, below the folder's own ("" for

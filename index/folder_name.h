@@ -24,6 +24,12 @@
  * component is empty. */
 int mbx_folder_name(const char *uw_name, char *out, size_t outlen);
 
+/* The second form for every component, even valid modified UTF-7: the name a
+ * folder gets when its decoded name is another folder's (source.h resolves
+ * such collisions). A name with a '&' gives a name with "%26", which no
+ * decoded name contains, so it never collides. Same return as above. */
+int mbx_folder_name_raw(const char *uw_name, char *out, size_t outlen);
+
 /* 1 if uw_name is valid modified UTF-7 as c-client's mail_utf7_valid() sees it
  * (no 8-bit bytes, every '&' sequence well-formed and closed by '-'). */
 int mbx_mutf7_valid(const char *uw_name);

@@ -402,16 +402,26 @@ static int map_file(struct mbx_file *f, int parse)
 int mbx_open(struct mbx_file *f, const char *path, const char *state_dir, const char *key,
              char *err, size_t errlen)
 {
-	struct stat st;
-	memset(f, 0, sizeof *f);
-	mbx_mailbox_init(&f->mb);
-	f->fd = open(path, O_RDONLY | O_NOATIME | O_CLOEXEC);
-	if (f->fd < 0 && errno == EPERM) /* O_NOATIME needs ownership */
-		f->fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (f->fd < 0) {
+	int fd = open(path, O_RDONLY | O_NOATIME | O_CLOEXEC);
+	if (fd < 0 && errno == EPERM) /* O_NOATIME needs ownership */
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		memset(f, 0, sizeof *f);
+		mbx_mailbox_init(&f->mb);
+		f->fd = -1;
 		set_err(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
 	}
+	return mbx_open_fd(f, fd, path, state_dir, key, err, errlen);
+}
+
+int mbx_open_fd(struct mbx_file *f, int fd, const char *path, const char *state_dir,
+                const char *key, char *err, size_t errlen)
+{
+	struct stat st;
+	memset(f, 0, sizeof *f);
+	mbx_mailbox_init(&f->mb);
+	f->fd = fd;
 	if (fstat(f->fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 		set_err(err, errlen, "%s: %s", path,
 		        S_ISREG(st.st_mode) ? strerror(errno) : "not a regular file");
