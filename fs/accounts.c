@@ -233,15 +233,6 @@ int account_ready(struct account_rt *acct)
 	return r;
 }
 
-int account_try_ready(struct account_rt *acct)
-{
-	if (pthread_mutex_trylock(&acct->lock) != 0)
-		return 1; /* another thread prepares it, maybe from a slow source */
-	int r = prepare_account(acct);
-	pthread_mutex_unlock(&acct->lock);
-	return r;
-}
-
 static void index_uids(struct folder *f)
 {
 	const struct mbx_mailbox *mb = &f->file.mb;

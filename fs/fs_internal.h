@@ -140,9 +140,10 @@ int place_add(const char *path, enum role role, struct folder *folder);
 
 /* accounts.c: lazy account set-up and folder loading */
 int account_ready(struct account_rt *acct);
-/* The same unless another thread is preparing the account: then 1 at once
- * (for the directories above maildirs, which must not wait for one account). */
-int account_try_ready(struct account_rt *acct);
+/* account_root.c: only the account's maildir directory made in the upper
+ * tree, without reading any source (for the directories above maildirs,
+ * which must never wait for one account's sources). 0, or -errno. */
+int account_root_ready(const struct account_rt *acct);
 int folder_load(struct folder *f);    /* 0, or -errno */
 void folder_unload(struct folder *f); /* frees what folder_load() made */
 /* The directory of a folder with that role, below the folder's own ("" for

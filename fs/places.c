@@ -99,15 +99,15 @@ enum role place_of(const char *dir_path, struct folder **folder)
 	}
 	pthread_mutex_unlock(&fs.lock);
 	/* account set-up does I/O and registers places: not under fs.lock. A
-	 * directory above maildirs does not wait for an account that another
-	 * thread is preparing (its sources may be slow or hang): it is asked
-	 * again next time, and the other accounts below it are served now. */
+	 * directory above maildirs needs only their directories, never their
+	 * sources: one slow or hanging source must not stop the lookups of
+	 * every account beside it (the kernel serialises lookups of a name). */
 	size_t len = strlen(dir_path);
 	int all_ready = 1;
 	for (size_t i = 0; i < n; i++) {
 		struct account_rt *acct = &fs.accounts[todo[i]];
 		int above = strlen(acct->a->maildir) > len;
-		if ((above ? account_try_ready(acct) : account_ready(acct)) != 0)
+		if ((above ? account_root_ready(acct) : account_ready(acct)) < 0)
 			all_ready = 0;
 	}
 	free(todo);

@@ -182,8 +182,10 @@ int src_open_mbox(const struct src_rights *r, const char *path, char *err, size_
 		fd = open_regular(AT_FDCWD, path, &what);
 		back(r);
 	}
-	if (fd < 0)
+	if (fd < 0) {
 		snprintf(err, errlen, "%s: %s", path, what ? what : strerror(-fd));
+		return -1;
+	}
 	return fd;
 }
 
