@@ -39,6 +39,11 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 		conn->want |= FUSE_CAP_SPLICE_WRITE;
 	if (conn->capable & FUSE_CAP_SPLICE_MOVE)
 		conn->want |= FUSE_CAP_SPLICE_MOVE;
+	/* lookups in one directory in parallel: without it the kernel holds the
+	 * directory's lock for a whole lookup, and one account whose sources
+	 * hang would stop the lookups of every maildir beside it */
+	if (conn->capable & FUSE_CAP_PARALLEL_DIROPS)
+		conn->want |= FUSE_CAP_PARALLEL_DIROPS;
 	/* mboxfs serves many users: file modes come as the caller asked */
 	conn->want &= ~(unsigned)FUSE_CAP_DONT_MASK;
 }

@@ -2,6 +2,7 @@
 a pipe (reference/courier-imap-maildir.md section 10) with Debian's settings
 sourced, sends commands one at a time and parses the untagged responses,
 literals included."""
+import os
 import re
 import shlex
 import subprocess
@@ -11,14 +12,18 @@ IMAPD_ENV = "set -a; . /etc/courier/imapd; {overrides}AUTHENTICATED=root; HOME=/
 
 
 class Imapd:
-    def __init__(self, maildir, settings=None):
+    def __init__(self, maildir, settings=None, uid=None):
+        """uid: run imapd as that user (uid and gid), as uw-imapd ran."""
         settings = dict({"IMAP_BROKENUIDV": "1"}, **(settings or {}))
         overrides = "".join(f"{k}={shlex.quote(v)}; " for k, v in settings.items())
         self.proc = subprocess.Popen(["sh", "-c", IMAPD_ENV.format(overrides=overrides), maildir],
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, env={"PATH": "/usr/bin:/bin"},
-                                     cwd="/")
+                                     cwd="/", preexec_fn=None if uid is None else
+                                     lambda: (os.setgroups([]), os.setgid(uid), os.setuid(uid)))
         greeting = self.proc.stdout.readline()
+        while greeting.startswith(b"* OK [ALERT]"):  # e.g. no FAM for a plain user
+            greeting = self.proc.stdout.readline()
         if not greeting.startswith(b"* PREAUTH"):
             raise RuntimeError(f"imapd did not greet: {greeting!r}")
         self.n = 0
