@@ -302,7 +302,9 @@ def stuck_threads(pid):
     for tid in os.listdir(f"/proc/{pid}/task"):
         try:
             with open(f"/proc/{pid}/task/{tid}/wchan") as f:
-                n += f.read().strip() == "request_wait_answer"
+                wchan = f.read().strip()
+            n += wchan == "request_wait_answer" or (wchan.startswith("fuse_") and
+                                                     wchan != "fuse_dev_do_read")
         except OSError:
             pass
     return n
@@ -329,6 +331,7 @@ def check_slow_source(results, mboxfs, work, old):
     mount = harness.Mount(mboxfs, map2, f"{work}/slow-state/state", mnt)
     lister = reader = None
     try:
+        os.stat(frozen_dir)  # the frozen mount has answered INIT before it stops
         os.kill(frozen.proc.pid, signal.SIGSTOP)
         lister = subprocess.Popen(["ls", os.path.join(mnt, "other.example/slow")],
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
