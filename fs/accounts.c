@@ -4,6 +4,7 @@
 #include "folder_name.h"
 #include "fs_internal.h"
 #include "name.h"
+#include "source.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -158,43 +159,30 @@ static int add_folder(struct account_rt *acct, const char *uw_name, const char *
 	return 0;
 }
 
-/* Walks the folder directory: every regular file is a folder (UW shows dot
- * files too, but those are settings, not mail; INBOX is not a folder). */
-static void scan_folders(struct account_rt *acct, const char *top, const char *rel,
-                         const char *inbox_real)
+/* The account's folders as source.h found them (read with its rights), each
+ * with its anomalies logged. */
+static void scan_folders(struct account_rt *acct, const struct src_list *list)
 {
-	char path[PATH_MAX], uw[PATH_MAX], real[PATH_MAX], courier[PATH_MAX];
-	snprintf(path, sizeof path, "%s%s%s", top, *rel ? "/" : "", rel);
-	DIR *d = opendir(path);
-	if (!d)
-		return;
-	struct dirent *e;
-	while ((e = readdir(d))) {
-		struct stat st;
-		if (e->d_name[0] == '.' || (!*rel && !strcasecmp(e->d_name, "INBOX")) ||
-		    snprintf(uw, sizeof uw, "%s%s%s", rel, *rel ? "/" : "", e->d_name) >=
-		        (int)sizeof uw ||
-		    snprintf(path, sizeof path, "%s/%s", top, uw) >= (int)sizeof path ||
-		    stat(path, &st) < 0)
-			continue;
-		if (S_ISDIR(st.st_mode))
-			scan_folders(acct, top, uw, inbox_real);
-		else if (S_ISREG(st.st_mode) &&
-		         !(realpath(path, real) && !strcmp(real, inbox_real))) {
-			if (mbx_folder_name(uw, courier, sizeof courier) < 0)
-				fs_log("%s: folder name %s cannot be converted: not served",
-				       acct->a->maildir, uw);
-			else if (add_folder(acct, uw, path, courier) < 0)
-				fs_log("%s: cannot make folder .%s in the upper tree",
-				       acct->a->maildir, courier);
-		}
-	}
-	closedir(d);
+	const char *maildir = acct->a->maildir;
+	for (size_t i = 0; i < list->nanomalies; i++)
+		fs_log("%s: %s: %s: %s", maildir, list->anomalies[i].path,
+		       src_anomaly_name(list->anomalies[i].kind), list->anomalies[i].text);
+	for (size_t i = 1; i < list->nboxes; i++) /* boxes[0] is INBOX */
+		if (add_folder(acct, list->boxes[i].uw_name, list->boxes[i].path,
+		               list->boxes[i].courier_name) < 0)
+			fs_log("%s: cannot make folder .%s in the upper tree", maildir,
+			       list->boxes[i].courier_name);
 }
 
-/* courierimapsubscribed from home/.mailboxlist (names there are relative to
- * home; the folders are relative to the folder directory). */
-static void make_subscriptions(struct account_rt *acct)
+static const char *courier_name_in(const char *uw_name, void *list)
+{
+	return src_courier_name(list, uw_name);
+}
+
+/* courierimapsubscribed from home/.mailboxlist, read with the account's rights
+ * (names there are relative to home; the folders are relative to the folder
+ * directory; a folder keeps the name list gave it). */
+static void make_subscriptions(struct account_rt *acct, const struct src_list *list)
 {
 	const struct account *a = acct->a;
 	const char *folders = account_folders_dir(a);
@@ -207,16 +195,16 @@ static void make_subscriptions(struct account_rt *acct)
 			return; /* folders outside home: no UW name maps to them */
 		snprintf(below, sizeof below, "%s/", folders + home_len + 1);
 	}
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	struct stat st;
-	char *text = NULL;
-	if (fd >= 0 && fstat(fd, &st) == 0 && st.st_size > 0 &&
-	    (text = malloc((size_t)st.st_size)) && read(fd, text, (size_t)st.st_size) == st.st_size)
-		acct->subscribed = mbx_courier_subscriptions(text, (size_t)st.st_size, below,
-		                                             &acct->subscribed_len);
+	char *text;
+	size_t len;
+	int r = src_read_file(&acct->rights, path, 16 << 20, &text, &len);
+	if (r < 0 && r != -ENOENT)
+		fs_log("%s: %s: refused: %s", a->maildir, path,
+		       r == -EINVAL ? "not a regular file: never opened" : strerror(-r));
+	if (r == 0 && len)
+		acct->subscribed = mbx_courier_subscriptions_named(
+		    text, len, below, courier_name_in, (void *)list, &acct->subscribed_len);
 	free(text);
-	if (fd >= 0)
-		close(fd);
 }
 
 struct account_rt *account_add(const struct account *a)
@@ -288,31 +276,48 @@ void account_retire(struct account_rt *acct)
 	pthread_mutex_unlock(&fs.lock);
 }
 
-int account_ready(struct account_rt *acct)
+int account_root_ready(struct account_rt *acct)
 {
-	pthread_mutex_lock(&acct->lock);
-	if (acct->ready || acct->retired) {
-		pthread_mutex_unlock(&acct->lock);
+	/* as add_folder() makes it: the directories on the way stay root's */
+	int r = ensure_dir(acct->a->maildir, 0700, acct->uid, acct->gid);
+	if (r == 0)
+		__atomic_store_n(&acct->root_ready, 1, __ATOMIC_RELEASE);
+	return r;
+}
+
+/* Under acct->lock. */
+static int prepare_account(struct account_rt *acct)
+{
+	if (acct->ready || acct->retired)
 		return acct->ready > 0 && !acct->retired ? 0 : -1;
-	}
 	const struct account *a = acct->a;
-	char inbox_real[PATH_MAX];
-	if (!realpath(a->inbox, inbox_real))
-		snprintf(inbox_real, sizeof inbox_real, "%s", a->inbox);
+	src_rights_init(&acct->rights, a);
+	if (!a->has_owner) /* source.h: whose rights, once per account */
+		fs_log("%s: sources read with the rights of %s", a->maildir, acct->rights.who);
 	int r = add_folder(acct, "INBOX", a->inbox, NULL);
 	if (r < 0) {
 		fs_log("%s: cannot make the maildir in the upper tree: %s", a->maildir,
 		       strerror(-r));
 		__atomic_store_n(&acct->ready, -1, __ATOMIC_RELEASE);
-	} else {
-		const char *top = account_folders_dir(a);
-		if (top)
-			scan_folders(acct, top, "", inbox_real);
-		make_subscriptions(acct);
-		__atomic_store_n(&acct->ready, 1, __ATOMIC_RELEASE);
+		return -1;
 	}
+	struct src_list list;
+	r = src_scan(a, &acct->rights, &list);
+	if (r < 0 && r != -ENOENT)
+		fs_log("%s: folders %s: %s", a->maildir, account_folders_dir(a), strerror(-r));
+	scan_folders(acct, &list);
+	make_subscriptions(acct, &list);
+	src_list_free(&list);
+	__atomic_store_n(&acct->ready, 1, __ATOMIC_RELEASE);
+	return 0;
+}
+
+int account_ready(struct account_rt *acct)
+{
+	pthread_mutex_lock(&acct->lock);
+	int r = prepare_account(acct);
 	pthread_mutex_unlock(&acct->lock);
-	return acct->ready > 0 ? 0 : -1;
+	return r;
 }
 
 static void index_uids(struct folder *f)
@@ -359,8 +364,12 @@ int folder_load(struct folder *f)
 	if (!f->loaded || (f->loaded < 0 && now - f->failed_at >= FOLDER_RETRY_S)) {
 		char err[PATH_MAX + 128];
 		int logged = f->loaded < 0;
-		int r = (fs.readonly ? mbx_open_readonly : mbx_open)(
-		    &f->file, f->mbox_path, fs.state_dir, f->key, err, sizeof err);
+		/* the mbox with the account's rights, the index with ours */
+		int fd = src_open_mbox(&f->acct->rights, f->mbox_path, err, sizeof err);
+		int r =
+		    fd < 0 ? -1
+		           : (fs.readonly ? mbx_open_fd_readonly : mbx_open_fd)(
+		                 &f->file, fd, f->mbox_path, fs.state_dir, f->key, err, sizeof err);
 		if (r < 0 && !logged)
 			fs_log("%s: not served until this is fixed", err);
 		if (r == 0) {

@@ -20,6 +20,7 @@
 #include "account_map.h"
 #include "fs.h"
 #include "journal.h"
+#include "source.h"
 #include "store.h"
 
 #include <pthread.h>
@@ -88,9 +89,11 @@ struct account_rt {
 	const struct account *a;
 	uid_t uid;
 	gid_t gid;
+	struct src_rights rights; /* what its sources are read with (source.h) */
 	pthread_mutex_t lock;
-	int ready;   /* skeleton made, folders known (1), failed (-1) */
-	int retired; /* taken out of the map by a reload: its maildir is plain */
+	int ready;      /* skeleton made, folders known (1), failed (-1) */
+	int retired;    /* taken out of the map by a reload: its maildir is plain */
+	int root_ready; /* its maildir directory made (account_root_ready) */
 	struct folder *inbox;
 	struct folder *folders; /* all of them, linked by next_in_account */
 	char *subscribed;       /* generated courierimapsubscribed */
@@ -165,6 +168,10 @@ int place_add(const char *path, enum role role, struct folder *folder);
 /* A new account of the map a (which must outlive it), served from now on. */
 struct account_rt *account_add(const struct account *a);
 int account_ready(struct account_rt *acct);
+/* accounts.c: only the account's maildir directory made in the upper
+ * tree, without reading any source (for the directories above maildirs,
+ * which must never wait for one account's sources). 0, or -errno. */
+int account_root_ready(struct account_rt *acct);
 /* Objects of the account still virtual (0: it can leave the map), or
  * -errno when that cannot be known (a folder that does not load). */
 long account_virtual(struct account_rt *acct);

@@ -5,6 +5,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,6 +52,11 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 		conn->want |= FUSE_CAP_SPLICE_WRITE;
 	if (conn->capable & FUSE_CAP_SPLICE_MOVE)
 		conn->want |= FUSE_CAP_SPLICE_MOVE;
+	/* lookups in one directory in parallel: without it the kernel holds the
+	 * directory's lock for a whole lookup, and one account whose sources
+	 * hang would stop the lookups of every maildir beside it */
+	if (conn->capable & FUSE_CAP_PARALLEL_DIROPS)
+		conn->want |= FUSE_CAP_PARALLEL_DIROPS;
 	/* mboxfs serves many users: file modes come as the caller asked */
 	conn->want &= ~(unsigned)FUSE_CAP_DONT_MASK;
 }
@@ -162,6 +169,42 @@ int fs_setup(const struct fs_config *cfg, const char *who)
 	return 0;
 }
 
+/* SIGTERM and SIGINT end the mount even when a worker thread is stuck in a
+ * slow source: libfuse's own handler only asks the session loop to stop, and
+ * the loop then waits for every worker, forever for a stuck one. Here a
+ * thread of its own takes the signal, unmounts (lazily, as libfuse does as
+ * root) and ends the process without waiting for the workers: every
+ * answered change is already written before its reply (journal.h, the
+ * contract that makes kill -9 safe); the journals are synced first. */
+static void *terminator(void *arg)
+{
+	sigset_t *set = arg;
+	int sig = 0;
+	while (sigwait(set, &sig) != 0)
+		;
+	fs_log("signal %d: unmounting", sig);
+	fuse_session_unmount(fs.se);
+	journal_syncer_stop();
+	_exit(0);
+	return NULL;
+}
+
+/* Blocks SIGTERM and SIGINT in this thread and in every thread started after
+ * (the session's workers), and starts the thread that takes them. */
+static int start_terminator(void)
+{
+	static sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	pthread_t t;
+	if (pthread_sigmask(SIG_BLOCK, &set, NULL) != 0 ||
+	    pthread_create(&t, NULL, terminator, &set) != 0)
+		return -1;
+	pthread_detach(t);
+	return 0;
+}
+
 int fs_main(const struct fs_config *cfg)
 {
 	if (fs_setup(cfg, "mboxfs mount") < 0)
@@ -188,7 +231,7 @@ int fs_main(const struct fs_config *cfg)
 		goto out_session;
 	if (fuse_session_mount(se, cfg->mountpoint) != 0)
 		goto out_signals;
-	if (fuse_daemonize(cfg->foreground) != 0)
+	if (fuse_daemonize(cfg->foreground) != 0 || start_terminator() != 0)
 		goto out_unmount;
 	record_pid();
 	/* threads after fuse_daemonize(): its fork keeps only the caller */

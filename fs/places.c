@@ -61,14 +61,25 @@ void places_init(size_t naccounts)
 	fs.places = calloc(want, sizeof *fs.places);
 }
 
-/* Drops from p the accounts that are ready, and acct. Caller holds fs.lock. */
+/* 1 if the account's maildir is below path (not path itself). */
+static int above(const struct account_rt *acct, const char *path)
+{
+	return strlen(acct->a->maildir) > strlen(path);
+}
+
+/* Drops from p the accounts that need nothing more there (their maildir
+ * directory made, for a place above it; ready, for the maildir itself), and
+ * acct. Caller holds fs.lock. */
 static void drop_accounts(struct place *p, const struct account_rt *acct)
 {
 	size_t kept = 0;
-	for (size_t i = 0; i < p->naccounts; i++)
-		if (p->accounts[i] != acct &&
-		    __atomic_load_n(&p->accounts[i]->ready, __ATOMIC_ACQUIRE) <= 0)
-			p->accounts[kept++] = p->accounts[i];
+	for (size_t i = 0; i < p->naccounts; i++) {
+		struct account_rt *a = p->accounts[i];
+		int done = above(a, p->path) ? __atomic_load_n(&a->root_ready, __ATOMIC_ACQUIRE)
+		                             : __atomic_load_n(&a->ready, __ATOMIC_ACQUIRE) > 0;
+		if (a != acct && !done)
+			p->accounts[kept++] = a;
+	}
 	p->naccounts = kept;
 }
 
@@ -118,9 +129,15 @@ enum role place_of(const char *dir_path, struct folder **folder)
 		n = p->naccounts;
 	}
 	pthread_mutex_unlock(&fs.lock);
-	/* account set-up does I/O and registers places: not under fs.lock */
+	/* account set-up does I/O and registers places: not under fs.lock. A
+	 * directory above maildirs needs only their directories, never their
+	 * sources: one slow or hanging source must not stop the lookups of
+	 * every account beside it (the kernel serialises lookups of a name). */
 	for (size_t i = 0; i < n; i++)
-		account_ready(todo[i]);
+		if (above(todo[i], dir_path))
+			account_root_ready(todo[i]);
+		else
+			account_ready(todo[i]);
 	free(todo);
 	pthread_mutex_lock(&fs.lock);
 	p = find(dir_path, 0);

@@ -74,6 +74,13 @@ char *mbx_courier_kwlist(const struct mbx_mailbox *mb, int pop3, size_t *len)
 char *mbx_courier_subscriptions(const char *list, size_t list_len, const char *below_home,
                                 size_t *len)
 {
+	return mbx_courier_subscriptions_named(list, list_len, below_home, NULL, NULL, len);
+}
+
+char *mbx_courier_subscriptions_named(const char *list, size_t list_len, const char *below_home,
+                                      const char *(*courier_name)(const char *uw, void *arg),
+                                      void *arg, size_t *len)
+{
 	char *out = NULL, courier[4096], name[4096];
 	FILE *mem = open_memstream(&out, len);
 	if (!mem)
@@ -87,9 +94,15 @@ char *mbx_courier_subscriptions(const char *list, size_t list_len, const char *b
 			name[n] = '\0';
 			if (!strcasecmp(name, "INBOX"))
 				fputs("INBOX\n", mem);
-			else if (!strncmp(name, below_home, prefix) && name[prefix] &&
-			         mbx_folder_name(name + prefix, courier, sizeof courier) > 0)
-				fprintf(mem, "INBOX.%s\n", courier);
+			else if (!strncmp(name, below_home, prefix) && name[prefix]) {
+				const char *named =
+				    courier_name ? courier_name(name + prefix, arg) : NULL;
+				if (named)
+					fprintf(mem, "INBOX.%s\n", named);
+				else if (mbx_folder_name(name + prefix, courier, sizeof courier) >
+				         0)
+					fprintf(mem, "INBOX.%s\n", courier);
+			}
 		}
 		s += n + 1;
 	}

@@ -34,6 +34,12 @@ char *mbx_courier_kwlist(const struct mbx_mailbox *mb, int pop3, size_t *len);
  * folder_name.h says, and prefixed with "INBOX.". */
 char *mbx_courier_subscriptions(const char *mailboxlist, size_t mailboxlist_len,
                                 const char *folders_below_home, size_t *len);
+/* The same, a folder's name being courier_name(its UW name, arg) when that is
+ * not NULL (the names source.h gave, escaped ones included). */
+char *mbx_courier_subscriptions_named(const char *mailboxlist, size_t mailboxlist_len,
+                                      const char *folders_below_home,
+                                      const char *(*courier_name)(const char *uw, void *arg),
+                                      void *arg, size_t *len);
 
 /* courierpop3dsizelist (version 3) for an INBOX named by uw-ipop3d UIDLs
  * (name.h, pop3): "/3 1 <uidvalidity>", then "<file name> <size> 0:0:0" per

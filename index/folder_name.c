@@ -155,7 +155,7 @@ int mbx_mutf7_valid(const char *uw_name)
 	return decode_mutf7((const unsigned char *)uw_name, strlen(uw_name), &o) == 0;
 }
 
-int mbx_folder_name(const char *uw_name, char *out, size_t outlen)
+static int convert(const char *uw_name, char *out, size_t outlen, int raw_only)
 {
 	struct out o = {out, 0, outlen, 0};
 	const unsigned char *s = (const unsigned char *)uw_name;
@@ -164,7 +164,7 @@ int mbx_folder_name(const char *uw_name, char *out, size_t outlen)
 		if (n == 0)
 			return -1;
 		size_t start = o.len;
-		if (decode_mutf7(s, n, &o) < 0) {
+		if (raw_only || decode_mutf7(s, n, &o) < 0) {
 			o.len = start;
 			o.overflow = 0;
 			raw_escape(s, n, &o);
@@ -180,4 +180,14 @@ int mbx_folder_name(const char *uw_name, char *out, size_t outlen)
 		return -1;
 	out[o.len] = '\0';
 	return (int)o.len;
+}
+
+int mbx_folder_name(const char *uw_name, char *out, size_t outlen)
+{
+	return convert(uw_name, out, outlen, 0);
+}
+
+int mbx_folder_name_raw(const char *uw_name, char *out, size_t outlen)
+{
+	return convert(uw_name, out, outlen, 1);
 }

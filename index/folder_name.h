@@ -29,6 +29,11 @@
  * component is empty. */
 int mbx_folder_name(const char *uw_name, char *out, size_t outlen);
 
+/* The second form for every component, even valid modified UTF-7 (source.h
+ * compares it with mbx_folder_name() to tell an escaped name). Same return as
+ * above. */
+int mbx_folder_name_raw(const char *uw_name, char *out, size_t outlen);
+
 /* 1 if uw_name is canonical modified UTF-7, the first form above (stricter
  * than c-client's mail_utf7_valid(): no 8-bit bytes, every '&' sequence
  * well-formed, closed by '-' and the only spelling of what it decodes to). */

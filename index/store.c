@@ -481,20 +481,35 @@ static void read_source(void *arg)
 	}
 }
 
+static int open_fd(struct mbx_file *f, int fd, const char *path, const char *state_dir,
+                   const char *key, int readonly, char *err, size_t errlen);
+
 /* mbx_open() and mbx_open_readonly(): readonly never writes to state_dir. */
 static int open_indexed(struct mbx_file *f, const char *path, const char *state_dir,
                         const char *key, int readonly, char *err, size_t errlen)
 {
-	struct stat st;
-	memset(f, 0, sizeof *f);
-	mbx_mailbox_init(&f->mb);
-	f->fd = open(path, O_RDONLY | O_NOATIME | O_CLOEXEC);
-	if (f->fd < 0 && errno == EPERM) /* O_NOATIME needs ownership */
-		f->fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (f->fd < 0) {
+	int fd = open(path, O_RDONLY | O_NOATIME | O_CLOEXEC);
+	if (fd < 0 && errno == EPERM) /* O_NOATIME needs ownership */
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		memset(f, 0, sizeof *f);
+		mbx_mailbox_init(&f->mb);
+		f->fd = -1;
 		set_err(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
 	}
+	return open_fd(f, fd, path, state_dir, key, readonly, err, errlen);
+}
+
+/* mbx_open_fd() and mbx_open_fd_readonly(): readonly never writes to
+ * state_dir. */
+static int open_fd(struct mbx_file *f, int fd, const char *path, const char *state_dir,
+                   const char *key, int readonly, char *err, size_t errlen)
+{
+	struct stat st;
+	memset(f, 0, sizeof *f);
+	mbx_mailbox_init(&f->mb);
+	f->fd = fd;
 	if (fstat(f->fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 		set_err(err, errlen, "%s: %s", path,
 		        S_ISREG(st.st_mode) ? strerror(errno) : "not a regular file");
@@ -554,6 +569,18 @@ static int open_indexed(struct mbx_file *f, const char *path, const char *state_
 		return -1;
 	}
 	return 0;
+}
+
+int mbx_open_fd(struct mbx_file *f, int fd, const char *path, const char *state_dir,
+                const char *key, char *err, size_t errlen)
+{
+	return open_fd(f, fd, path, state_dir, key, 0, err, errlen);
+}
+
+int mbx_open_fd_readonly(struct mbx_file *f, int fd, const char *path, const char *state_dir,
+                         const char *key, char *err, size_t errlen)
+{
+	return open_fd(f, fd, path, state_dir, key, 1, err, errlen);
 }
 
 int mbx_open(struct mbx_file *f, const char *path, const char *state_dir, const char *key,

@@ -1,8 +1,9 @@
 /* store.h — an mbox opened through its persistent index.
  *
  * Contract:
- *  - mbx_open() maps the mbox read-only (never opened for writing, atime left
- *    alone where the kernel allows) and returns its parsed view, using the index
+ *  - mbx_open() (or mbx_open_fd() on a descriptor the caller opened) maps the
+ *    mbox read-only (never opened for writing, atime left alone where the
+ *    kernel allows) and returns its parsed view, using the index
  *    file in state_dir when it matches the file (device, inode, size, mtime,
  *    ctime, hashes of its first and last 4 KiB), parsing only the new tail when
  *    the file only grew, and parsing from scratch otherwise.
@@ -58,6 +59,15 @@ int mbx_open(struct mbx_file *f, const char *path, const char *state_dir, const 
 /* mbx_open() that writes nothing to state_dir (see the contract above). */
 int mbx_open_readonly(struct mbx_file *f, const char *path, const char *state_dir, const char *key,
                       char *err, size_t errlen);
+/* The same with the mbox already open read-only as fd (mbx_open_fd owns it from
+ * then on, also on failure; path only names it in messages): the caller opens
+ * the source with the account's rights (source.h) while the state directory
+ * is read and written with the process's own. */
+int mbx_open_fd(struct mbx_file *f, int fd, const char *path, const char *state_dir,
+                const char *key, char *err, size_t errlen);
+/* mbx_open_fd() that writes nothing to state_dir. */
+int mbx_open_fd_readonly(struct mbx_file *f, int fd, const char *path, const char *state_dir,
+                         const char *key, char *err, size_t errlen);
 
 void mbx_close(struct mbx_file *f);
 

@@ -5,6 +5,7 @@
 #include "help.h"
 #include "json.h"
 #include "quote.h"
+#include "source.h"
 #include "store.h"
 
 #include <dirent.h>
@@ -21,10 +22,20 @@
 
 #define index_usage verb_help("index") /* the help table: tools/help.c */
 
+/* One account: whose rights its sources are read with, and what its folder
+ * directory showed (source.h). */
+struct account_scan {
+	struct src_rights rights;
+	struct src_list list;
+	int failed; /* -errno: the folder directory could not be listed */
+};
+
 /* One mailbox to index, and what came of it. */
 struct job {
 	const struct account *account;
-	char *folder; /* "INBOX" or the path below the folders directory */
+	const struct account_scan *scan;
+	char *folder;  /* "INBOX" or the path below the folders directory */
+	char *courier; /* its Courier folder name, NULL for INBOX */
 	char *path;
 	char *key;
 	/* results */
@@ -43,7 +54,8 @@ struct work {
 	pthread_mutex_t lock;
 };
 
-static int add_job(struct work *w, const struct account *a, const char *folder, const char *path)
+static int add_job(struct work *w, const struct account *a, const struct account_scan *scan,
+                   const struct src_mailbox *box)
 {
 	struct job *n = realloc(w->jobs, (w->njobs + 1) * sizeof *n);
 	if (!n)
@@ -52,45 +64,15 @@ static int add_job(struct work *w, const struct account *a, const char *folder, 
 	struct job *j = &w->jobs[w->njobs];
 	memset(j, 0, sizeof *j);
 	j->account = a;
-	j->folder = strdup(folder);
-	j->path = strdup(path);
-	if (!j->folder || !j->path || asprintf(&j->key, "%s:%s", a->maildir, folder) < 0)
+	j->scan = scan;
+	j->folder = strdup(box->uw_name);
+	j->courier = box->courier_name ? strdup(box->courier_name) : NULL;
+	j->path = strdup(box->path);
+	if (!j->folder || !j->path || (box->courier_name && !j->courier) ||
+	    asprintf(&j->key, "%s:%s", a->maildir, box->uw_name) < 0)
 		return -1;
 	w->njobs++;
 	return 0;
-}
-
-/* Folder mboxes: every regular file below dir, dot files excepted (they are
- * shell and mail-client settings, never UW folders worth serving). */
-static int scan_folders(struct work *w, const struct account *a, const char *dir, const char *rel,
-                        const char *inbox_real)
-{
-	char path[PATH_MAX], sub[PATH_MAX];
-	if (snprintf(path, sizeof path, "%s%s%s", dir, *rel ? "/" : "", rel) >= (int)sizeof path)
-		return 0;
-	DIR *d = opendir(path);
-	if (!d)
-		return -1;
-	struct dirent *e;
-	int r = 0;
-	while (r == 0 && (e = readdir(d))) {
-		if (e->d_name[0] == '.')
-			continue;
-		char full[PATH_MAX], real[PATH_MAX];
-		struct stat st;
-		if (snprintf(sub, sizeof sub, "%s%s%s", rel, *rel ? "/" : "", e->d_name) >=
-		        (int)sizeof sub ||
-		    snprintf(full, sizeof full, "%s/%s", dir, sub) >= (int)sizeof full ||
-		    stat(full, &st) < 0)
-			continue;
-		if (S_ISDIR(st.st_mode))
-			r = scan_folders(w, a, dir, sub, inbox_real);
-		else if (S_ISREG(st.st_mode) &&
-		         !(realpath(full, real) && !strcmp(real, inbox_real)))
-			r = add_job(w, a, sub, full);
-	}
-	closedir(d);
-	return r;
 }
 
 static void *worker(void *arg)
@@ -104,7 +86,10 @@ static void *worker(void *arg)
 			return NULL;
 		struct job *j = &w->jobs[i];
 		struct mbx_file f;
-		if (mbx_open(&f, j->path, w->state, j->key, j->err, sizeof j->err) < 0) {
+		/* the mbox with the account's rights, the index with ours */
+		int fd = src_open_mbox(&j->scan->rights, j->path, j->err, sizeof j->err);
+		if (fd < 0 ||
+		    mbx_open_fd(&f, fd, j->path, w->state, j->key, j->err, sizeof j->err) < 0) {
 			j->failed = 1;
 		} else {
 			j->bytes = f.size;
@@ -131,9 +116,25 @@ static void progress(struct work *w, int final)
 	pthread_mutex_unlock(&w->lock);
 }
 
+/* The anomalies of the account's sources, after its INBOX. */
+static void report_source_text(const struct job *j)
+{
+	const struct src_list *l = &j->scan->list;
+	if (j->courier)
+		return;
+	for (size_t i = 0; i < l->nanomalies; i++) { /* quoted: from the old server */
+		printf("  ");
+		put_name(stdout, l->anomalies[i].path);
+		printf(": %s: ", src_anomaly_name(l->anomalies[i].kind));
+		put_text(stdout, l->anomalies[i].text);
+		putchar('\n');
+	}
+}
+
 static void report_text(const struct job *j)
 {
 	const struct mbx_mailbox *mb = &j->mb;
+	report_source_text(j);
 	/* names come from the old server: never raw to a terminal (quote.h) */
 	put_name(stdout, j->account->maildir);
 	putchar(' ');
@@ -171,6 +172,22 @@ static void report_json(const struct job *j, int first)
 	json_string(stdout, j->folder);
 	printf(", \"mbox\": ");
 	json_string(stdout, j->path);
+	if (j->courier) {
+		printf(", \"courier\": ");
+		json_string(stdout, j->courier);
+	} else { /* INBOX: the account's source anomalies (source.h) */
+		const struct src_list *l = &j->scan->list;
+		printf(", \"source_anomalies\": [");
+		for (size_t i = 0; i < l->nanomalies; i++) {
+			printf("%s{\"kind\": \"%s\", \"path\": ", i ? ", " : "",
+			       src_anomaly_name(l->anomalies[i].kind));
+			json_string(stdout, l->anomalies[i].path);
+			printf(", \"text\": ");
+			json_string(stdout, l->anomalies[i].text);
+			printf("}");
+		}
+		printf("]");
+	}
 	if (j->failed) {
 		printf(", \"error\": ");
 		json_string(stdout, j->err);
@@ -251,21 +268,33 @@ int cmd_index(int argc, char **argv)
 		status = 1;
 	struct work w = {.state = state};
 	pthread_mutex_init(&w.lock, NULL);
+	struct account_scan *scans = calloc(map.naccounts ? map.naccounts : 1, sizeof *scans);
+	if (!scans) {
+		fprintf(stderr, "mboxfs index: out of memory\n");
+		return 1;
+	}
 	for (size_t i = 0; i < map.naccounts; i++) {
 		const struct account *a = &map.accounts[i];
-		char inbox_real[PATH_MAX] = "";
-		if (!realpath(a->inbox, inbox_real))
-			snprintf(inbox_real, sizeof inbox_real, "%s", a->inbox);
-		if (add_job(&w, a, "INBOX", a->inbox) < 0) {
+		struct account_scan *scan = &scans[i];
+		src_rights_init(&scan->rights, a);
+		if (!a->has_owner) /* source.h: whose rights, once per account */
+			fprintf(stderr, "mboxfs index: %s: sources read with the rights of %s\n",
+			        a->maildir, scan->rights.who);
+		scan->failed = src_scan(a, &scan->rights, &scan->list);
+		if (scan->failed == -ENOMEM) {
 			fprintf(stderr, "mboxfs index: out of memory\n");
 			return 1;
 		}
-		const char *dir = account_folders_dir(a);
-		if (dir && scan_folders(&w, a, dir, "", inbox_real) < 0) {
+		if (scan->failed < 0) {
 			fprintf(stderr, "mboxfs index: %s:%u: folders %s: %s\n", map_path, a->line,
-			        dir, strerror(errno));
+			        account_folders_dir(a), strerror(-scan->failed));
 			status = 1;
 		}
+		for (size_t b = 0; b < scan->list.nboxes; b++)
+			if (add_job(&w, a, scan, &scan->list.boxes[b]) < 0) {
+				fprintf(stderr, "mboxfs index: out of memory\n");
+				return 1;
+			}
 	}
 	if ((size_t)jobs > w.njobs)
 		jobs = w.njobs ? (long)w.njobs : 1;
@@ -303,8 +332,13 @@ int cmd_index(int argc, char **argv)
 		         !status)
 			status = 3; /* the account will have no INBOX: a cutover must stop */
 		mbx_mailbox_free(&j->mb);
-		free(j->folder), free(j->path), free(j->key);
+		free(j->folder), free(j->courier), free(j->path), free(j->key);
 	}
+	for (size_t i = 0; i < map.naccounts; i++) {
+		src_list_free(&scans[i].list);
+		src_rights_free(&scans[i].rights);
+	}
+	free(scans);
 	if (json)
 		printf("\n]\n");
 	free(w.jobs);

@@ -20,19 +20,21 @@ IMAPD_ENV = "set -a; . /etc/courier/imapd; {overrides}AUTHENTICATED=root; HOME=/
 class Imapd:
     started = []  # every imapd this process started, for end_started()
 
-    def __init__(self, maildir, settings=None):
+    def __init__(self, maildir, settings=None, uid=None):
+        """uid: run imapd as that user (uid and gid), as uw-imapd ran."""
         settings = dict({"IMAP_BROKENUIDV": "1"}, **(settings or {}))
         overrides = "".join(f"{k}={shlex.quote(v)}; " for k, v in settings.items())
         self.proc = subprocess.Popen(["sh", "-c", IMAPD_ENV.format(overrides=overrides), maildir],
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, env={"PATH": "/usr/bin:/bin",
                                           "GAM_CLIENT_ID": GAM_CLIENT_ID},
-                                     cwd="/")
+                                     cwd="/", preexec_fn=None if uid is None else
+                                     lambda: (os.setgroups([]), os.setgid(uid), os.setuid(uid)))
         Imapd.started.append(self.proc)
         greeting = self.proc.stdout.readline()
-        # when gamin's server is being ended by a test while this imapd
-        # starts, imapd goes on without FAM (plain IDLE) and says so first
-        while greeting.startswith(b"* OK [ALERT] Filesystem notification"):
+        # imapd says so first when it goes on without FAM (plain IDLE): a
+        # gamin server being ended by a test while it starts, a plain user
+        while greeting.startswith(b"* OK [ALERT]"):
             greeting = self.proc.stdout.readline()
         if not greeting.startswith(b"* PREAUTH"):
             raise RuntimeError(f"imapd did not greet: {greeting!r}")
