@@ -100,7 +100,8 @@ n=$(find "$W/native0/u/Maildir/cur" -type f | wc -l)
 [[ $n == "$INBOX_MSGS" ]] || die "materialize --offline wrote $n INBOX messages, expected $INBOX_MSGS"
 big=$(cd "$W/native0" && find u/Maildir/.big/cur -type f)
 [[ $(wc -l <<<"$big") == 1 ]] || die "no single big message: $big"
-echo "   native: mboxfs materialize --offline, $(du -sh "$W/native0" | cut -f1) ($(du -sb "$W/native0" | cut -f1) bytes)"
+echo "   native: mboxfs materialize --offline; INBOX cur/ $(du -sb "$W/native0/u/Maildir/cur" | cut -f1) bytes" \
+	"($(du -sh "$W/native0/u/Maildir/cur" | cut -f1) allocated), big message $(stat -c %s "$W/native0/$big") bytes"
 
 # the upstream example as it is, built for this run only
 cc -O2 -o "$W/passthrough_ll" "$PT_SRC" $(pkg-config --cflags --libs fuse3)
