@@ -19,9 +19,10 @@
 # medians and ratios (see courier.py for what each row times and how processes and
 # gam_server are handled). It drops the page caches (echo 3 > /proc/sys/vm/drop_caches)
 # before every "first after mount" run. --quick: 400 messages, an 8 MiB big message and
-# RUNS=3 unless set, to check the harness in about a minute; the full run takes about
-# 15 minutes here and about 30 GB of disk (every write run gets fresh copies, and
-# nothing is deleted before the end, as in convert.sh).
+# RUNS=3 unless set, to check the harness in about a minute. The full run takes about
+# 5 minutes here on a quiet machine (up to 20 with other jobs syncing the same disk: the
+# mboxfs write rows fsync) and about 12 GB of disk (every write run gets fresh copies,
+# and nothing is deleted before the end, as in convert.sh).
 #
 # Needs root, /dev/fuse, fusermount3, Courier's /usr/bin/imapd, cc and libfuse3-dev (exit
 # 77, a skip for meson, without them). Binaries: $MBOXFS and $GEN_MBOX, else built in
