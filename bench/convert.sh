@@ -41,30 +41,17 @@ MB2MD_MAX_S=${MB2MD_MAX_S:-300}
 PREFIX_MB=${PREFIX_MB:-128}
 ONLINE_MAX_S=${ONLINE_MAX_S:-120}
 ONLINE_PREFIX_MB=${ONLINE_PREFIX_MB:-32}
-SRC=$(cd "$(dirname "$0")/.." && pwd)
-BUILD_DIR=${BUILD_DIR:-$SRC/build}
-
-die() { echo "convert.sh: $*" >&2; exit 1; }
-calc() { awk "BEGIN { printf \"%.9g\", $* }"; } # floating-point arithmetic
-is_true() { awk "BEGIN { exit !($*) }"; }
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 [[ $SIZE_MB =~ ^[1-9][0-9]*$ ]] || die "usage: bench/convert.sh [SIZE_MB]"
 
 # ---- binaries ------------------------------------------------------------------------
-if [[ -z ${MBOXFS:-} || -z ${GEN_MBOX:-} ]]; then
-	if [[ ! -f $BUILD_DIR/build.ninja ]]; then
-		meson setup "$BUILD_DIR" "$SRC" >/dev/null
-	fi
-	ninja -C "$BUILD_DIR" tools/mboxfs bench/gen_mbox >/dev/null
-	MBOXFS=$BUILD_DIR/tools/mboxfs
-	GEN_MBOX=$BUILD_DIR/bench/gen_mbox
-fi
+bench_binaries
 MB2MD=$(command -v mb2md || true)
 FUSERMOUNT=$(command -v fusermount3 || true)
-HYPERFINE=${HYPERFINE-$(command -v hyperfine || true)} # HYPERFINE= : time with date
 
 # ---- work dir ------------------------------------------------------------------------
-BENCH_DIR=${BENCH_DIR:-/var/tmp}
-W=$(mktemp -d "$BENCH_DIR/mboxfs-convert.XXXXXX")
+bench_workdir mboxfs-convert /var/tmp
 cleanup() {
 	# never rm -rf through a mount that is still up
 	if [[ -f $W/online/mount.pid ]] && ! "$W/online.sh" down "$W/online"; then
@@ -78,64 +65,19 @@ mkdir -p "$W/mail" "$W/home" "$W/old" "$W/online/old"
 MBOX=$W/mail/bench.mbox
 
 echo "== mboxfs conversion benchmark: ${SIZE_MB} MiB, seed $SEED, $RUNS runs each (median)"
-echo "   machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //'), $(uname -r)"
-echo "   work dir: $W ($(df -PT "$W" | awk 'NR==2 {print $2}'))"
-
-t0=$(date +%s.%N)
-read -r BYTES MSGS < <("$GEN_MBOX" --size "$SIZE_MB" --seed "$SEED" -o "$MBOX")
-t1=$(date +%s.%N)
-printf '   generated %s bytes, %s messages in %.1f s\n' "$BYTES" "$MSGS" "$(calc "$t1 - $t0")"
+machine_facts
+generate "$MBOX" --size "$SIZE_MB" --seed "$SEED"
 cat "$MBOX" >/dev/null # warm the page cache
 
 echo "user/Maildir inbox=$MBOX" >"$W/map"
 
 # ---- timing --------------------------------------------------------------------------
-# measure NAME WARMUP PREPARE COMMAND: sets MEDIAN[NAME], MIN[NAME] (wall seconds) and
-# CPU[NAME] (mean user + system seconds; hyperfine only). PREPARE runs before every run,
-# untimed.
-declare -A MEDIAN MIN CPU
-measure() {
-	local name=$1 warmup=$2 prepare=$3 cmd=$4
-	if [[ -n $HYPERFINE ]]; then
-		local csv=$W/$name.csv
-		"$HYPERFINE" --style none --runs "$RUNS" --warmup "$warmup" --prepare "$prepare" \
-			--export-csv "$csv" -- "$cmd" >"$W/$name.hyperfine" 2>&1 ||
-			{ cat "$W/$name.hyperfine" >&2; die "$name failed"; }
-		MEDIAN[$name]=$(awk -F, 'NR==2 {print $4}' "$csv")
-		MIN[$name]=$(awk -F, 'NR==2 {print $7}' "$csv")
-		CPU[$name]=$(awk -F, 'NR==2 {printf "%.9g", $5 + $6}' "$csv")
-	else
-		local i times=() a b
-		for ((i = 0; i < warmup; i++)); do
-			eval "$prepare" >/dev/null || die "$name: prepare failed"
-			eval "$cmd" >/dev/null 2>&1
-		done
-		for ((i = 0; i < RUNS; i++)); do
-			eval "$prepare" >/dev/null || die "$name: prepare failed"
-			a=$(date +%s.%N)
-			eval "$cmd" >/dev/null 2>&1 || die "$name failed"
-			b=$(date +%s.%N)
-			times+=("$(calc "$b - $a")")
-		done
-		MEDIAN[$name]=$(printf '%s\n' "${times[@]}" | sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}')
-		MIN[$name]=$(printf '%s\n' "${times[@]}" | sort -g | head -n1)
-	fi
-}
-
 # aside PATH...: shell code that renames each PATH that exists into $W/old (frees no inode)
 aside() {
 	local p
 	for p; do
 		printf "if [ -e '%s' ]; then mv '%s' \"\$(mktemp -u '%s/old/XXXXXXXX')\"; fi; " "$p" "$p" "$W"
 	done
-}
-
-# scale NAME FACTOR: a prefix's times to the whole file
-scale() {
-	MEDIAN[$1]=$(calc "${MEDIAN[$1]} * $2")
-	MIN[$1]=$(calc "${MIN[$1]} * $2")
-	[[ -n ${CPU[$1]:-} ]] && CPU[$1]=$(calc "${CPU[$1]} * $2")
-	return 0
 }
 
 count_files() { find "$@" -type f | wc -l; }
@@ -284,11 +226,6 @@ fi
 # ---- report --------------------------------------------------------------------------
 mbps() { calc "$BYTES / $1 / 1000000"; }
 msgps() { calc "$MSGS / $1"; }
-ratio() { # A B: A / B as run.sh prints it
-	local r
-	r=$(calc "$1 / $2")
-	if is_true "$r < 1"; then printf '%.3fx' "$r"; else printf '%.1fx' "$r"; fi
-}
 row() { # label key
 	local s=${MEDIAN[$2]:-}
 	[[ -n $s ]] || return 0
@@ -313,7 +250,8 @@ echo
 [[ -n ${MEDIAN[mb2md]:-} ]] &&
 	printf 'mb2md / mboxfs materialize --offline = %s\n' "$(ratio "${MEDIAN[mb2md]}" "${MEDIAN[offline]}")"
 [[ -n ${MEDIAN[online]:-} ]] &&
-	printf 'materialize on a mount / --offline = %s\n' "$(ratio "${MEDIAN[online]}" "${MEDIAN[offline]}")"
+	printf 'materialize on a mount / --offline = %s (on a mount: %s%s)\n' \
+		"$(ratio "${MEDIAN[online]}" "${MEDIAN[offline]}")" "$online_of" "${ONLINE_NOTE:+, scaled}"
 [[ -n $MB2MD_NOTE ]] && echo "note: $MB2MD_NOTE"
 [[ -n $ONLINE_NOTE ]] && echo "note: $ONLINE_NOTE"
 [[ -n ${MEDIAN[online]:-} ]] &&

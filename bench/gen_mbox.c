@@ -1,9 +1,10 @@
 /* gen_mbox.c — benchmark input: a deterministic, realistic UW-IMAP mbox file.
  *
- *   gen_mbox [--size MIB] [--seed N] -o FILE
+ *   gen_mbox [--size MIB | --messages N] [--seed N] [--attach PERMILLE]
+ *            [--attach-mib MIB] -o FILE
  *
- * Writes messages until FILE holds at least MIB MiB (default 1024), as a mailbox
- * looks after years of use through uw-imapd:
+ * Writes messages until FILE holds at least MIB MiB (default 1024), or exactly N
+ * messages with --messages, as a mailbox looks after years of use through uw-imapd:
  *  - ctime-style From_ lines (`From alice@example.com Wed Dec  2 05:53:22 1992`),
  *    in time order;
  *  - realistic headers: Return-Path, 2-4 Received, Date, From, To (sometimes folded),
@@ -16,7 +17,10 @@
  *    file is mail delivered since the last rewrite (no status block, no X-UID);
  *  - bodies of varied size (lognormal, median about 3 KB of text), 5% with a
  *    base64 attachment (76-character lines, lognormal, median about 120 KB),
- *    some multipart/alternative with an HTML part;
+ *    some multipart/alternative with an HTML part; --attach sets the share of
+ *    messages with an attachment (in thousandths, default 50), --attach-mib makes
+ *    every attachment that many MiB (the random draws are made all the same, so
+ *    neither changes the rest of the messages);
  *  - occasional `>From ` lines, body lines starting with "From " that are not
  *    valid From_ lines (prose, and a forwarded From_ line with an unpadded day),
  *    and "From:" lines of quoted forwards.
@@ -27,7 +31,8 @@
  * The same --size and --seed give the same bytes (xoshiro256**, integer
  * arithmetic except one exp() per size draw). A smaller --size with the same seed
  * gives a prefix of the same messages (except X-IMAPbase's last-UID, and that the
- * newest 0.5% of each file have no status block).
+ * newest 0.5% of each file have no status block); with --messages, the same for a
+ * smaller N.
  * Prints "<bytes> <messages>" on stdout.
  */
 #include <errno.h>
@@ -383,7 +388,26 @@ static size_t status_block(char *buf, size_t n, int first, const struct status *
 	return len;
 }
 
-static uint64_t generate(uint64_t target, uint64_t seed, struct status *st)
+/* what to write: until target bytes, or exactly messages messages when not 0 */
+struct shape {
+	uint64_t target, messages, attach_bytes;
+	unsigned attach_permille;
+};
+
+static int more_messages(const struct shape *sh, uint64_t nmsgs)
+{
+	return sh->messages ? nmsgs < sh->messages : written < sh->target;
+}
+
+/* the newest 0.5% of the file: delivered since the last rewrite */
+static int in_tail(const struct shape *sh, uint64_t nmsgs)
+{
+	if (sh->messages)
+		return nmsgs >= sh->messages - sh->messages / 200;
+	return written >= sh->target - sh->target / 200;
+}
+
+static uint64_t generate(const struct shape *sh, uint64_t seed, struct status *st)
 {
 	seed_rng(seed);
 	st->uidvalidity = 1104537600u + (uint32_t)(seed % 1000000u); /* early 2005 */
@@ -392,9 +416,9 @@ static uint64_t generate(uint64_t target, uint64_t seed, struct status *st)
 	uint32_t uid = 0;
 	uint64_t nmsgs = 0;
 	const char *me = "jdoe@example.com";
-	while (written < target) {
+	while (more_messages(sh, nmsgs)) {
 		t += 60 + (int64_t)lognormal(1500, 150, 1, 86400 * 20); /* minutes to days apart */
-		int tail = written >= target - target / 200; /* delivered since the last rewrite */
+		int tail = in_tail(sh, nmsgs);
 		struct person from = person();
 		char ctm[64], date[64], rdate[64];
 		const char *zone = PICK(zones);
@@ -456,7 +480,7 @@ static uint64_t generate(uint64_t target, uint64_t seed, struct status *st)
 		outs("MIME-Version: 1.0\n");
 
 		uint64_t text_len = lognormal(3000, 90, 60, 256 * 1024);
-		int attach = permille(50), alt = !attach && permille(150);
+		int attach = permille(sh->attach_permille), alt = !attach && permille(150);
 		char boundary[64];
 		snprintf(boundary, sizeof boundary, "----=_NextPart_%03u_%04X_%08X", below(1000),
 		         below(65536), (unsigned)(next() >> 32));
@@ -505,7 +529,8 @@ static uint64_t generate(uint64_t target, uint64_t seed, struct status *st)
 				     "Content-Transfer-Encoding: base64\n"
 				     "Content-Disposition: attachment;\n\tfilename=\"file-%u.%s\"\n\n",
 				     boundary, et[1], num, et[0], num, et[0]);
-				base64_body(lognormal(120000, 100, 4096, 12u << 20));
+				uint64_t len = lognormal(120000, 100, 4096, 12u << 20);
+				base64_body(sh->attach_bytes ? sh->attach_bytes : len);
 			} else {
 				outf("--%s\nContent-Type: text/html; charset=%s\n"
 				     "Content-Transfer-Encoding: quoted-printable\n\n", boundary, cs);
@@ -523,13 +548,16 @@ static uint64_t generate(uint64_t target, uint64_t seed, struct status *st)
 
 static void usage(void)
 {
-	fputs("usage: gen_mbox [--size MIB] [--seed N] -o FILE\n", stderr);
+	fputs("usage: gen_mbox [--size MIB | --messages N] [--seed N] [--attach PERMILLE]\n"
+	      "                [--attach-mib MIB] -o FILE\n",
+	      stderr);
 	exit(2);
 }
 
 int main(int argc, char **argv)
 {
 	uint64_t mib = 1024, seed = 1;
+	struct shape sh = {.attach_permille = 50};
 	const char *path = NULL;
 	for (int i = 1; i < argc; i++) {
 		char *end;
@@ -541,6 +569,20 @@ int main(int argc, char **argv)
 			seed = strtoull(argv[++i], &end, 10);
 			if (*end)
 				usage();
+		} else if (!strcmp(argv[i], "--messages") && i + 1 < argc) {
+			sh.messages = strtoull(argv[++i], &end, 10);
+			if (*end || !sh.messages)
+				usage();
+		} else if (!strcmp(argv[i], "--attach") && i + 1 < argc) {
+			unsigned long pm = strtoul(argv[++i], &end, 10);
+			if (*end || pm > 1000)
+				usage();
+			sh.attach_permille = (unsigned)pm;
+		} else if (!strcmp(argv[i], "--attach-mib") && i + 1 < argc) {
+			uint64_t am = strtoull(argv[++i], &end, 10);
+			if (*end || !am || am > 4096)
+				usage();
+			sh.attach_bytes = am << 20;
 		} else if (!strcmp(argv[i], "-o") && i + 1 < argc)
 			path = argv[++i];
 		else
@@ -554,7 +596,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	struct status st = {0};
-	uint64_t nmsgs = generate(mib << 20, seed, &st);
+	sh.target = mib << 20;
+	uint64_t nmsgs = generate(&sh, seed, &st);
 	flush_out();
 
 	/* Message 1 was written with last-UID 0; its padded status block has the same

@@ -28,88 +28,31 @@ RUNS=${RUNS:-3}
 SEED=${SEED:-1}
 MB2MD_MAX_S=${MB2MD_MAX_S:-300}
 PREFIX_MB=${PREFIX_MB:-128}
-SRC=$(cd "$(dirname "$0")/.." && pwd)
-BUILD_DIR=${BUILD_DIR:-$SRC/build}
-
-die() { echo "run.sh: $*" >&2; exit 1; }
-calc() { awk "BEGIN { printf \"%.9g\", $* }"; } # floating-point arithmetic
-is_true() { awk "BEGIN { exit !($*) }"; }
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 [[ $SIZE_MB =~ ^[1-9][0-9]*$ ]] || die "usage: bench/run.sh [SIZE_MB]"
 
 # ---- binaries ------------------------------------------------------------------------
-if [[ -z ${MBOXFS:-} || -z ${GEN_MBOX:-} ]]; then
-	if [[ ! -f $BUILD_DIR/build.ninja ]]; then
-		meson setup "$BUILD_DIR" "$SRC" >/dev/null
-	fi
-	targets=(tools/mboxfs bench/gen_mbox)
-	if ninja -C "$BUILD_DIR" -t targets all 2>/dev/null | grep -q '^bench/cclient_open:'; then
-		targets+=(bench/cclient_open)
-	fi
-	ninja -C "$BUILD_DIR" "${targets[@]}" >/dev/null
-	MBOXFS=$BUILD_DIR/tools/mboxfs
-	GEN_MBOX=$BUILD_DIR/bench/gen_mbox
-	if [[ -z ${CCLIENT_OPEN:-} && -x $BUILD_DIR/bench/cclient_open ]]; then
-		CCLIENT_OPEN=$BUILD_DIR/bench/cclient_open
-	fi
-fi
-CCLIENT_OPEN=${CCLIENT_OPEN:-}
+bench_binaries cclient
 MB2MD=$(command -v mb2md || true)
-HYPERFINE=${HYPERFINE-$(command -v hyperfine || true)} # HYPERFINE= : time with date
 GNU_TIME=/usr/bin/time
 [[ -x $GNU_TIME ]] || GNU_TIME=
 
 # ---- work dir ------------------------------------------------------------------------
-BENCH_DIR=${BENCH_DIR:-/tmp}
-W=$(mktemp -d "$BENCH_DIR/mboxfs-bench.XXXXXX")
+bench_workdir mboxfs-bench /tmp
 cleanup() { if [[ ${KEEP:-0} != 1 ]]; then rm -rf "$W"; else echo "kept $W"; fi; }
 trap cleanup EXIT
 mkdir -p "$W/mail" "$W/home"
 MBOX=$W/mail/bench.mbox
 
 echo "== mboxfs indexing benchmark: ${SIZE_MB} MiB, seed $SEED, $RUNS runs each (median)"
-echo "   machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //'), $(uname -r)"
-echo "   work dir: $W ($(df -PT "$W" | awk 'NR==2 {print $2}'))"
-
-t0=$(date +%s.%N)
-read -r BYTES MSGS < <("$GEN_MBOX" --size "$SIZE_MB" --seed "$SEED" -o "$MBOX")
-t1=$(date +%s.%N)
-printf '   generated %s bytes, %s messages in %.1f s\n' "$BYTES" "$MSGS" "$(calc "$t1 - $t0")"
+machine_facts
+generate "$MBOX" --size "$SIZE_MB" --seed "$SEED"
 cat "$MBOX" >/dev/null # warm the page cache
 
 echo "u/Maildir inbox=$MBOX" >"$W/map"
 
 # ---- timing --------------------------------------------------------------------------
-# measure NAME WARMUP PREPARE COMMAND: sets MEDIAN[NAME], MIN[NAME] (wall seconds) and
-# CPU[NAME] (mean user + system seconds; hyperfine only)
-declare -A MEDIAN MIN CPU
-measure() {
-	local name=$1 warmup=$2 prepare=$3 cmd=$4
-	sync
-	if [[ -n $HYPERFINE ]]; then
-		local csv=$W/$name.csv
-		"$HYPERFINE" --style none --runs "$RUNS" --warmup "$warmup" --prepare "$prepare" \
-			--export-csv "$csv" -- "$cmd" >"$W/$name.hyperfine" 2>&1 ||
-			{ cat "$W/$name.hyperfine" >&2; die "$name failed"; }
-		MEDIAN[$name]=$(awk -F, 'NR==2 {print $4}' "$csv")
-		MIN[$name]=$(awk -F, 'NR==2 {print $7}' "$csv")
-		CPU[$name]=$(awk -F, 'NR==2 {printf "%.9g", $5 + $6}' "$csv")
-	else
-		local i times=() a b
-		for ((i = 0; i < warmup; i++)); do
-			eval "$prepare"; eval "$cmd" >/dev/null 2>&1
-		done
-		for ((i = 0; i < RUNS; i++)); do
-			eval "$prepare"
-			a=$(date +%s.%N)
-			eval "$cmd" >/dev/null 2>&1 || die "$name failed"
-			b=$(date +%s.%N)
-			times+=("$(calc "$b - $a")")
-		done
-		MEDIAN[$name]=$(printf '%s\n' "${times[@]}" | sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}')
-		MIN[$name]=$(printf '%s\n' "${times[@]}" | sort -g | head -n1)
-	fi
-}
-
 # peak_rss COMMAND...: peak RSS in KiB (GNU time), or "n/a"
 peak_rss() {
 	if [[ -z $GNU_TIME ]]; then echo n/a; return; fi
@@ -168,9 +111,7 @@ if [[ -n $MB2MD ]]; then
 	[[ $n == "$mb2md_msgs" ]] || echo "   warning: mb2md wrote $n messages, expected $mb2md_msgs"
 	echo "-- (c)  mb2md conversion, fresh maildir"
 	measure mb2md 0 "$md_prep" "$(mb2md_cmd "$mb2md_src")"
-	MEDIAN[mb2md]=$(calc "${MEDIAN[mb2md]} * $MB2MD_SCALE")
-	MIN[mb2md]=$(calc "${MIN[mb2md]} * $MB2MD_SCALE")
-	[[ -n ${CPU[mb2md]:-} ]] && CPU[mb2md]=$(calc "${CPU[mb2md]} * $MB2MD_SCALE")
+	scale mb2md "$MB2MD_SCALE"
 else
 	echo "-- (c)  mb2md not installed, skipped"
 fi

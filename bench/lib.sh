@@ -1,0 +1,110 @@
+# bench/lib.sh — what the bench/ drivers (run.sh, convert.sh, courier.sh) share.
+# Sourced, never run. Contract:
+#   SRC, BUILD_DIR        the source tree and its build dir (default <source>/build)
+#   die MSG               prints "<script>: MSG" on stderr and exits 1
+#   calc EXPR, is_true EXPR   floating-point arithmetic and comparison (awk)
+#   ratio A B             A / B as the tables print it (0.123x below 1, else 1.2x)
+#   bench_binaries [cclient]  sets MBOXFS and GEN_MBOX (and CCLIENT_OPEN, empty when not
+#                         built): from the environment when MBOXFS and GEN_MBOX are both set
+#                         (meson's benchmark targets set them), else built in BUILD_DIR (set
+#                         up with meson if missing), with bench/cclient_open when asked for
+#                         and this build has it (libc-client found)
+#   bench_workdir NAME BASE   creates W=$BENCH_DIR/NAME.XXXXXX (BENCH_DIR default BASE)
+#   machine_facts         prints the machine and work dir lines every report starts with
+#   generate FILE ARGS... runs gen_mbox ARGS -o FILE, sets BYTES and MSGS, prints them
+#   measure NAME WARMUP PREPARE COMMAND  times COMMAND RUNS times (PREPARE before each,
+#                         untimed; hyperfine when installed, else date +%s.%N): sets
+#                         MEDIAN[NAME], MIN[NAME] (wall seconds), CPU[NAME] (mean
+#                         user + system seconds, hyperfine only)
+#   scale NAME FACTOR     multiplies NAME's times (a prefix's times to the whole file)
+
+SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BUILD_DIR=${BUILD_DIR:-$SRC/build}
+BENCH_SCRIPT=$(basename "$0")
+HYPERFINE=${HYPERFINE-$(command -v hyperfine || true)} # HYPERFINE= : time with date
+
+die() { echo "$BENCH_SCRIPT: $*" >&2; exit 1; }
+calc() { awk "BEGIN { printf \"%.9g\", $* }"; } # floating-point arithmetic
+is_true() { awk "BEGIN { exit !($*) }"; }
+ratio() {
+	local r
+	r=$(calc "$1 / $2")
+	if is_true "$r < 1"; then printf '%.3fx' "$r"; else printf '%.1fx' "$r"; fi
+}
+
+bench_binaries() {
+	if [[ -z ${MBOXFS:-} || -z ${GEN_MBOX:-} ]]; then
+		if [[ ! -f $BUILD_DIR/build.ninja ]]; then
+			meson setup "$BUILD_DIR" "$SRC" >/dev/null
+		fi
+		local targets=(tools/mboxfs bench/gen_mbox)
+		if [[ ${1:-} == cclient ]] &&
+			ninja -C "$BUILD_DIR" -t targets all 2>/dev/null | grep -q '^bench/cclient_open:'; then
+			targets+=(bench/cclient_open)
+		fi
+		ninja -C "$BUILD_DIR" "${targets[@]}" >/dev/null
+		MBOXFS=$BUILD_DIR/tools/mboxfs
+		GEN_MBOX=$BUILD_DIR/bench/gen_mbox
+		if [[ -z ${CCLIENT_OPEN:-} && -x $BUILD_DIR/bench/cclient_open ]]; then
+			CCLIENT_OPEN=$BUILD_DIR/bench/cclient_open
+		fi
+	fi
+	CCLIENT_OPEN=${CCLIENT_OPEN:-}
+}
+
+bench_workdir() {
+	BENCH_DIR=${BENCH_DIR:-$2}
+	W=$(mktemp -d "$BENCH_DIR/$1.XXXXXX")
+}
+
+machine_facts() {
+	echo "   machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //'), $(uname -r)"
+	echo "   work dir: $W ($(df -PT "$W" | awk 'NR==2 {print $2}'))"
+}
+
+generate() {
+	local file=$1 t0 t1
+	shift
+	t0=$(date +%s.%N)
+	read -r BYTES MSGS < <("$GEN_MBOX" "$@" -o "$file")
+	t1=$(date +%s.%N)
+	printf '   generated %s bytes, %s messages in %.1f s (gen_mbox %s)\n' "$BYTES" "$MSGS" \
+		"$(calc "$t1 - $t0")" "$*"
+}
+
+declare -A MEDIAN MIN CPU
+measure() {
+	local name=$1 warmup=$2 prepare=$3 cmd=$4
+	sync
+	if [[ -n $HYPERFINE ]]; then
+		local csv=$W/$name.csv
+		"$HYPERFINE" --style none --runs "$RUNS" --warmup "$warmup" --prepare "$prepare" \
+			--export-csv "$csv" -- "$cmd" >"$W/$name.hyperfine" 2>&1 ||
+			{ cat "$W/$name.hyperfine" >&2; die "$name failed"; }
+		MEDIAN[$name]=$(awk -F, 'NR==2 {print $4}' "$csv")
+		MIN[$name]=$(awk -F, 'NR==2 {print $7}' "$csv")
+		CPU[$name]=$(awk -F, 'NR==2 {printf "%.9g", $5 + $6}' "$csv")
+	else
+		local i times=() a b
+		for ((i = 0; i < warmup; i++)); do
+			eval "$prepare" >/dev/null || die "$name: prepare failed"
+			eval "$cmd" >/dev/null 2>&1
+		done
+		for ((i = 0; i < RUNS; i++)); do
+			eval "$prepare" >/dev/null || die "$name: prepare failed"
+			a=$(date +%s.%N)
+			eval "$cmd" >/dev/null 2>&1 || die "$name failed"
+			b=$(date +%s.%N)
+			times+=("$(calc "$b - $a")")
+		done
+		MEDIAN[$name]=$(printf '%s\n' "${times[@]}" | sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}')
+		MIN[$name]=$(printf '%s\n' "${times[@]}" | sort -g | head -n1)
+	fi
+}
+
+scale() {
+	MEDIAN[$1]=$(calc "${MEDIAN[$1]} * $2")
+	MIN[$1]=$(calc "${MIN[$1]} * $2")
+	[[ -n ${CPU[$1]:-} ]] && CPU[$1]=$(calc "${CPU[$1]} * $2")
+	return 0
+}
