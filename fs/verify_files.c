@@ -275,7 +275,8 @@ static int cmp_kw_entry(const void *a, const void *b)
 static char *joined(char **names, size_t n)
 {
 	size_t len = 1;
-	qsort(names, n, sizeof *names, cmp_str);
+	if (n) /* qsort() of NULL is undefined even for 0 elements */
+		qsort(names, n, sizeof *names, cmp_str);
 	for (size_t i = 0; i < n; i++)
 		len += strlen(names[i]) + 1;
 	char *out = malloc(len), *p = out;
