@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -111,10 +112,35 @@ static void record_pid(void)
 		fs_log("cannot write the pid to the state directory's lock file");
 }
 
+/* One O_PATH fd per upper-tree object the kernel knows (inode.c, as in
+ * passthrough_hp): a materialized maildir of 281k messages needs that many.
+ * As many as the kernel allows (fs.nr_open) when root, else the hard limit. */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+	unsigned long long nr_open = 0;
+	FILE *f = fopen("/proc/sys/fs/nr_open", "re");
+	if (f && fscanf(f, "%llu", &nr_open) != 1)
+		nr_open = 0;
+	if (f)
+		fclose(f);
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return;
+	struct rlimit want = rl;
+	if (nr_open > rl.rlim_max)
+		want.rlim_max = (rlim_t)nr_open;
+	want.rlim_cur = want.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &want) < 0) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
 int fs_setup(const struct fs_config *cfg, const char *who)
 {
 	const char *upper = cfg->upper_dir ? cfg->upper_dir : cfg->mountpoint;
 	fs.foreground = cfg->foreground;
+	raise_fd_limit();
 	fs.timeout = 1.0;
 	fs.started = time(NULL);
 	fs.default_uid = getuid();
