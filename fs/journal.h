@@ -116,9 +116,9 @@ void journal_syncer_stop(void); /* syncs everything first */
 /* The reserve file of the state directory dir: created (or topped up) at
  * mount time. 0 or -errno. */
 int journal_reserve_init(const char *dir);
-/* Bytes left of the reserve of dir, and whether a journal had to use it
- * since the reserve was last topped up: for `mboxfs status`. -errno on
- * error. */
+/* Bytes left of the reserve of dir and its whole size (less left: journals
+ * had to use it since the mount topped it up), for `mboxfs status`. 0, or
+ * -errno. */
 int journal_reserve_state(const char *dir, uint64_t *left, uint64_t *full);
 
 #endif
