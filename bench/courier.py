@@ -131,7 +131,7 @@ GAM_RESTARTS = []  # how often ours had been ended from outside
 
 def ensure_gam_server(kind):
     """Starts our gam_server for kind, or again when something ended it (other jobs'
-    tests on this machine run pkill -x gam_server). When it cannot come up (another was
+    jobs on a shared machine may end gam_servers by name). When it cannot come up (another was
     forked for our id meanwhile), imapd uses that one or forks one: the fallback of
     Setup.stop() ends those."""
     g = GAM_SERVERS.get(kind)
@@ -280,7 +280,7 @@ class Interfered(Exception):
 
 def attempt(res, label, unit):
     """Runs unit() -> [(row, kind, seconds, resp)] and adds its values. On this shared
-    machine other jobs' tests end every imapd by name (pkill -x imapd): such a run is
+    machine other jobs may end every imapd by name: such a run is
     said, dropped and run again, on fresh trees where it mutates (at most 3 times)."""
     for n in range(3):
         try:
@@ -462,10 +462,10 @@ def report(cfg, res, counts):
             "responses (SHA-256 over them)")
     if GAM_RESTARTS:
         log(f"note: our gam_servers were ended from outside {len(GAM_RESTARTS)} times and started "
-            "again (other jobs on this machine run pkill -x gam_server)")
+            "again (something on this machine ends gam_servers by name)")
     if res.retries:
         log(f"note: {len(res.retries)} run(s) dropped and run again because imapd was ended from "
-            "outside (other jobs on this machine run pkill -x imapd):")
+            "outside (something on this machine ends imapds by name):")
         for r in res.retries:
             log(f"   {r}")
     if counts:
