@@ -148,7 +148,11 @@ void folder_refresh(struct folder *f, struct name_list *stale)
 		struct mbx_file now;
 		char err[4096], why[128];
 		const char *reason = NULL;
-		if (mbx_open(&now, f->mbox_path, fs.state_dir, f->key, err, sizeof err) < 0) {
+		/* with the account's rights, as at load: a link swapped in since
+		 * must not serve what the user could not read */
+		int fd = src_open_mbox(&f->acct->rights, f->mbox_path, err, sizeof err);
+		if (fd < 0 || mbx_open_fd(&now, fd, f->mbox_path, fs.state_dir, f->key, err,
+		                          sizeof err) < 0) {
 			diverge(f, err);
 		} else if ((reason = not_a_cclient_change(f, &now.mb, why, sizeof why))) {
 			if (!only_cut(f, &now))
