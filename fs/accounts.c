@@ -426,12 +426,7 @@ int folder_unservable(enum role role, struct folder *f, const char *name)
 	if (folder_load(f) < 0)
 		return 1;
 	/* changed by the old server (one fstat), or restored since it diverged */
-	if (__atomic_load_n(&f->diverged, __ATOMIC_ACQUIRE) || folder_source_changed(f)) {
-		struct name_list stale = {0};
-		folder_refresh(f, &stale);
-		forget_cur_names(f, stale.names, stale.n);
-		name_list_free(&stale);
-	}
+	folder_follow(f, __atomic_load_n(&f->diverged, __ATOMIC_ACQUIRE));
 	return __atomic_load_n(&f->diverged, __ATOMIC_ACQUIRE);
 }
 

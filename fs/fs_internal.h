@@ -260,6 +260,10 @@ struct name_list {
 void folder_refresh(struct folder *f, struct name_list *stale);
 /* 1 if the open mbox is no longer what the folder shows (cheap: one fstat). */
 int folder_source_changed(struct folder *f);
+/* folder_refresh() when asked (always) or when the open mbox changed, the
+ * kernel then told to forget the stale names: outside a request on f's cur/
+ * (it locks it). f may be NULL. */
+void folder_follow(struct folder *f, int always);
 void name_list_free(struct name_list *l);
 
 /* reload.c: the account map read again on a live mount. 0, or -EINVAL (a bad

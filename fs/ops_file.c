@@ -17,18 +17,6 @@ struct control_handle {
 	char *owned; /* freed at release */
 };
 
-/* What the old server changed in f's mbox, taken in before serving it
- * (refresh.c); always when asked, else when the open mbox changed. */
-static void follow_source(struct folder *f, int always)
-{
-	if (!f || (!always && !folder_source_changed(f)))
-		return;
-	struct name_list stale = {0};
-	folder_refresh(f, &stale);
-	forget_cur_names(f, stale.names, stale.n);
-	name_list_free(&stale);
-}
-
 /* 0 if the mbox still holds every byte of virtual message ino, else -errno. */
 static int message_still_there(struct folder *f, fuse_ino_t ino)
 {
@@ -49,7 +37,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		 * the old server must be in it by then */
 		struct folder *f = folder_by_id(vid_folder(ino));
 		if (vid_kind(ino) == VK_UIDDB || vid_kind(ino) == VK_KEYWORDS)
-			follow_source(f, 1);
+			folder_follow(f, 1);
 		int r = f && folder_unservable(ROLE_CUR, f, "") ? -EIO : virtual_stat(ino, &st);
 		if (r < 0) {
 			fuse_reply_err(req, -r);
@@ -208,7 +196,7 @@ static void read_virtual(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		return;
 	}
 	struct folder *f = folder_by_id(vid_folder(ino));
-	follow_source(f, 0); /* the old server wrote it: follow first */
+	folder_follow(f, 0); /* the old server wrote it: follow first */
 	int r = f ? 0 : -ENOENT;
 	if (f)
 		pthread_rwlock_rdlock(&f->view_lock);

@@ -184,3 +184,13 @@ void folder_refresh(struct folder *f, struct name_list *stale)
 	}
 	pthread_mutex_unlock(&f->change_lock);
 }
+
+void folder_follow(struct folder *f, int always)
+{
+	if (!f || (!always && !folder_source_changed(f)))
+		return;
+	struct name_list stale = {0};
+	folder_refresh(f, &stale);
+	forget_cur_names(f, stale.names, stale.n);
+	name_list_free(&stale);
+}
