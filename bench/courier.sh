@@ -27,7 +27,8 @@
 # Needs root, /dev/fuse, fusermount3, Courier's /usr/bin/imapd, cc and libfuse3-dev (exit
 # 77, a skip for meson, without them). Binaries: $MBOXFS and $GEN_MBOX, else built in
 # $BUILD_DIR (see lib.sh). Environment: BENCH_DIR, BUILD_DIR, RUNS, SEED, MESSAGES,
-# ATTACH, BIG_MB, KEEP=1 (keep the work dir), COUNTS=0 (skip counting FUSE requests).
+# ATTACH, BIG_MB, KEEP=1 (keep the work dir), COUNTS=0 (skip counting FUSE requests),
+# WRITES=0 (skip the write rows: reads, raw file system rows and counts only).
 set -euo pipefail
 
 QUICK=0
@@ -45,6 +46,7 @@ MESSAGES=${MESSAGES:-8032}
 ATTACH=${ATTACH:-102}
 BIG_MB=${BIG_MB:-100}
 COUNTS=${COUNTS:-1}
+WRITES=${WRITES:-1}
 PT_SRC=/usr/share/doc/libfuse3-dev/examples/passthrough_ll.c
 # shellcheck source=bench/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -80,7 +82,7 @@ if [[ $commit != unknown && -n $(git -C "$SRC" status --porcelain --untracked-fi
 	commit="$commit (with uncommitted changes)"
 fi
 echo "== Courier-level benchmark: mboxfs mount vs native maildir vs passthrough_ll"
-echo "   command: RUNS=$RUNS SEED=$SEED MESSAGES=$MESSAGES ATTACH=$ATTACH BIG_MB=$BIG_MB bench/courier.sh $*"
+echo "   command: RUNS=$RUNS SEED=$SEED MESSAGES=$MESSAGES ATTACH=$ATTACH BIG_MB=$BIG_MB WRITES=$WRITES bench/courier.sh $*"
 echo "   code: $commit; mboxfs: $MBOXFS"
 machine_facts
 echo "   $(grep MemTotal /proc/meminfo | awk '{printf "%.0f GiB RAM", $2 / 1048576}'), load average $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -116,6 +118,7 @@ cat "$W/mail/inbox" "$W/mail/folders/big" >/dev/null # warm the page cache
 
 counts=()
 [[ $COUNTS == 1 ]] || counts=(--no-counts)
+[[ $WRITES == 1 ]] || counts+=(--no-writes)
 python3 "$SRC/bench/courier.py" --work "$W" --mboxfs "$MBOXFS" --passthrough "$W/passthrough_ll" \
 	--map "$MAP" --state0 "$W/state0" --native0 "$W/native0" --maildir u/Maildir \
 	--big "$big" --big-mb "$BIG_MB" --msgs "$INBOX_MSGS" --bytes "$INBOX_BYTES" \

@@ -7,7 +7,8 @@
  *   bit 63     virtual
  *   bits 56-62 kind (enum vkind)
  *   bits 32-55 folder id
- *   bits 0-31  message UID (messages) or 0
+ *   bits 0-31  message UID (messages); for control files, the generation of
+ *              their bytes (control_snapshot.c), or 0 for the file itself
  * The same value is the object's st_ino: stable for the life of the mount,
  * also when the old server changes the mbox (a UID names one message).
  */
@@ -82,6 +83,9 @@ struct folder {
 	struct journal journal;  /* what Courier changed, see journal.h */
 	uint8_t *mstate;         /* byte per message, MS_* (atomic access) */
 	unsigned control_hidden; /* bit per enum vkind: removed by Courier */
+	/* the node id of each control file's newest snapshot, or 0 (guarded by
+	 * control_snapshot.c's lock) */
+	fuse_ino_t control_now[VK_POP3LIST + 1];
 };
 
 /* An account of the map, initialised on first use. */
@@ -103,7 +107,8 @@ struct account_rt {
 
 /* A real object of the upper tree. */
 struct inode {
-	int fd; /* O_PATH */
+	int fd;    /* O_PATH */
+	int io_fd; /* files: opened for reads and writes on first use, or -1 */
 	dev_t dev;
 	ino_t ino;
 	uint64_t nlookup; /* guarded by fs.lock */
@@ -123,6 +128,7 @@ struct fs {
 	uid_t default_uid;
 	gid_t default_gid;
 	double timeout; /* entry/attr timeout of real objects */
+	int no_open;    /* the kernel opens files without asking (ops_file.c) */
 	time_t started; /* times of generated control files */
 	int foreground;
 	struct fuse_session *se; /* NULL without a mount (offline materialize) */
@@ -151,6 +157,9 @@ int fs_setup(const struct fs_config *cfg, const char *who);
 struct inode *inode_of(fuse_ino_t ino);                 /* NULL for virtual ids */
 struct inode *inode_get(int fd, const struct stat *st); /* takes fd; nlookup++ */
 void inode_forget(struct inode *in, uint64_t n);
+/* The fd reads and writes of a real file use (kept until the kernel forgets
+ * the file), or -errno. */
+int inode_io_fd(struct inode *in);
 void inode_table_init(void);
 
 /* places.c: directories that matter (account roots, folders, cur/, prefixes) */
@@ -261,8 +270,7 @@ void folder_refresh(struct folder *f, struct name_list *stale);
 /* 1 if the open mbox is no longer what the folder shows (cheap: one fstat). */
 int folder_source_changed(struct folder *f);
 /* folder_refresh() when asked (always) or when the open mbox changed, the
- * kernel then told to forget the stale names: outside a request on f's cur/
- * (it locks it). f may be NULL. */
+ * kernel then told to forget the stale names. f may be NULL. */
 void folder_follow(struct folder *f, int always);
 void name_list_free(struct name_list *l);
 
@@ -320,6 +328,9 @@ static inline uint32_t vid_uid(fuse_ino_t id)
 /* Lookup of name in a real directory of role/folder where the upper tree has no
  * such entry. Returns 0 and fills e, or -errno. */
 int virtual_lookup(enum role role, struct folder *f, const char *name, struct fuse_entry_param *e);
+/* The id virtual_lookup() gives, also for a message whose bytes are gone,
+ * or 0. */
+fuse_ino_t virtual_id(enum role role, struct folder *f, const char *name);
 int virtual_stat(fuse_ino_t id, struct stat *st);
 /* The file name of a generated control file ("" for messages). */
 const char *control_file_name(enum vkind kind);
@@ -330,6 +341,21 @@ const struct mbx_message *virtual_message(fuse_ino_t id, struct folder **f, int 
 /* The bytes of a generated control file: kept by the folder or account, or,
  * when *owned is set, made for this call (the caller frees *owned). */
 int virtual_content(fuse_ino_t id, const char **data, size_t *len, char **owned);
+/* control_snapshot.c: generated control files as immutable inodes, one per
+ * content they take (see there). */
+/* e holds a control file's id (as virtual_lookup gives it): follows the old
+ * server, then replaces it with the node of the file's bytes of now, counted
+ * as one lookup, with its attributes and timeouts. 0 or -errno. */
+int control_snapshot_entry(struct fuse_entry_param *e);
+int control_snapshot_stat(fuse_ino_t id, struct stat *st); /* -ESTALE if forgotten */
+/* A copy of bytes [off, off+size) of a snapshot (*n of them), or NULL (errno). */
+char *control_snapshot_read(fuse_ino_t id, off_t off, size_t size, size_t *n);
+void control_snapshot_forget(fuse_ino_t id, uint64_t n);
+static inline int vid_is_snapshot(fuse_ino_t id)
+{
+	return (id & VIRTUAL_BIT) && vid_kind(id) != VK_MESSAGE && vid_uid(id) != 0;
+}
+
 /* Calls fn for every virtual entry of a directory that the upper tree lacks. */
 typedef int (*virtual_entry_fn)(const char *name, fuse_ino_t id, void *arg);
 int virtual_entries(enum role role, struct folder *f, int (*in_upper)(const char *, void *),
@@ -339,9 +365,10 @@ int virtual_entries(enum role role, struct folder *f, int (*in_upper)(const char
  * create an entry. Returns 0 and fills e (a real entry counts as a lookup), or
  * -errno. */
 int merged_lookup(fuse_ino_t parent, const char *name, struct fuse_entry_param *e);
-/* Makes the kernel look names of f's cur/ up again (not from a request of
- * that directory: it locks it). */
+/* Makes the kernel look names of f's cur/ up again, soon: told from a thread
+ * of its own, so that any request may call it. */
 void forget_cur_names(struct folder *f, char *const *names, size_t n);
+void forget_cur_names_drain(void); /* before the session goes */
 /* "/proc/self/fd/N" of an O_PATH fd, for calls that need a real path */
 void proc_path(int fd, char buf[64]);
 

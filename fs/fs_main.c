@@ -58,6 +58,14 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 	 * hang would stop the lookups of every maildir beside it */
 	if (conn->capable & FUSE_CAP_PARALLEL_DIROPS)
 		conn->want |= FUSE_CAP_PARALLEL_DIROPS;
+	/* the kernel opens and closes files without asking: old messages and
+	 * control snapshots never change, real files are read and written
+	 * through one fd per file (ops_file.c). O_TRUNC must then come as a
+	 * SETATTR, which an "atomic" O_TRUNC at open would skip. */
+	if (conn->capable & FUSE_CAP_NO_OPEN_SUPPORT) {
+		fs.no_open = 1;
+		conn->want &= ~(unsigned)FUSE_CAP_ATOMIC_O_TRUNC;
+	}
 	/* mboxfs serves many users: file modes come as the caller asked */
 	conn->want &= ~(unsigned)FUSE_CAP_DONT_MASK;
 }
@@ -80,6 +88,7 @@ static int open_upper(const char *dir)
 	if (fstat(fs.upper_fd, &st) < 0)
 		return -1;
 	fs.root.fd = fs.upper_fd;
+	fs.root.io_fd = -1;
 	fs.root.dev = st.st_dev;
 	fs.root.ino = st.st_ino;
 	fs.root.nlookup = 1;
@@ -279,6 +288,7 @@ int fs_main(const struct fs_config *cfg)
 	journal_syncer_stop();
 out_unmount:
 	fuse_session_unmount(se);
+	forget_cur_names_drain();
 out_signals:
 	reload_stop();
 	fuse_remove_signal_handlers(se);

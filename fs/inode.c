@@ -3,6 +3,8 @@
  * knows, freed when the kernel forgets it. */
 #include "fs_internal.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,7 +66,7 @@ struct inode *inode_get(int fd, const struct stat *st)
 	if (in) {
 		close(fd); /* keep the first fd: any path to the object will do */
 	} else if ((in = calloc(1, sizeof *in))) {
-		in->fd = fd, in->dev = st->st_dev, in->ino = st->st_ino;
+		in->fd = fd, in->io_fd = -1, in->dev = st->st_dev, in->ino = st->st_ino;
 		in->next = fs.buckets[h];
 		fs.buckets[h] = in;
 		if (++fs.ninodes > fs.nbuckets * 2)
@@ -103,6 +105,8 @@ void inode_forget(struct inode *in, uint64_t n)
 			*p = in->next;
 		fs.ninodes--;
 		close(in->fd);
+		if (in->io_fd >= 0)
+			close(in->io_fd);
 		free(in->path);
 		free(in);
 	}
@@ -145,4 +149,27 @@ char *inode_child_path(const struct inode *dir, const char *name)
 	if (dir->path && asprintf(&p, "%s%s%s", dir->path, *dir->path ? "/" : "", name) < 0)
 		p = NULL;
 	return p;
+}
+
+int inode_io_fd(struct inode *in)
+{
+	int fd = __atomic_load_n(&in->io_fd, __ATOMIC_ACQUIRE);
+	if (fd >= 0)
+		return fd;
+	char path[64];
+	proc_path(in->fd, path);
+	/* read-write, whatever the caller's open asked: the kernel checked its
+	 * rights (default_permissions) and keeps each open's mode itself */
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd < 0 && (errno == EROFS || errno == EACCES || errno == ETXTBSY))
+		fd = open(path, O_RDONLY | O_CLOEXEC); /* verify's read-only upper tree */
+	if (fd < 0)
+		return -errno; /* errno kept: callers may use either */
+	int none = -1;
+	if (!__atomic_compare_exchange_n(&in->io_fd, &none, fd, 0, __ATOMIC_ACQ_REL,
+	                                 __ATOMIC_ACQUIRE)) {
+		close(fd); /* another thread was first */
+		fd = none;
+	}
+	return fd;
 }

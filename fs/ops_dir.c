@@ -195,10 +195,19 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		if (is_dot) { /* no lookup: the kernel does not count these */
 			e.attr.st_ino = de->ino;
 			e.attr.st_mode = S_IFDIR;
+		} else if (de->vid && (vid_kind(de->vid) != VK_MESSAGE ||
+		                       virtual_stat(de->vid, &e.attr) < 0)) {
+			/* a name only, looked up at open: a control file's node is a
+			 * snapshot made then, a message whose bytes are gone fails */
+			memset(&e.attr, 0, sizeof e.attr);
+			e.attr.st_ino = de->vid;
+			e.attr.st_mode = S_IFREG;
 		} else if (de->vid) {
-			if (virtual_stat(de->vid, &e.attr) < 0)
-				continue;
 			e.ino = de->vid;
+			/* as virtual_lookup() gives it: for the kernel, the same node
+			 * id with another generation is a reused id, and it fails
+			 * every read of the files open on the old inode with EIO */
+			e.generation = 1;
 			e.attr_timeout = e.entry_timeout = 3600.0;
 		} else if (merged_lookup(ino, de->name, &e)) {
 			continue; /* vanished since opendir */
@@ -315,13 +324,6 @@ static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t parent, const cha
 		fuse_reply_entry(req, &e);
 }
 
-/* The virtual object name in a directory of the upper tree, or 0. */
-static fuse_ino_t virtual_id(struct inode *dir, const char *name)
-{
-	struct fuse_entry_param e;
-	return virtual_lookup(dir->role, dir->folder, name, &e) == 0 ? e.ino : 0;
-}
-
 /* EXPUNGE of an old message, Courier removing a generated control file:
  * recorded before the reply. */
 static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
@@ -336,7 +338,8 @@ static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 	/* an old object: again on the upper tree if materialize made it real
 	 * meanwhile (EAGAIN) */
 	while ((r = unlinkat(dir->fd, name, 0) < 0 ? errno : 0) == ENOENT &&
-	       (id = virtual_id(dir, name)) && (r = -virtual_unlink(id, name)) == EAGAIN)
+	       (id = virtual_id(dir->role, dir->folder, name)) &&
+	       (r = -virtual_unlink(id, name)) == EAGAIN)
 		;
 	fuse_reply_err(req, r);
 }
@@ -388,7 +391,7 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_
 	 * meanwhile (EAGAIN) */
 	while ((r = renameat2(dir->fd, name, newdir->fd, newname, flags) < 0 ? errno : 0) ==
 	           ENOENT &&
-	       (id = virtual_id(dir, name)))
+	       (id = virtual_id(dir->role, dir->folder, name)))
 		if ((r = -virtual_rename(id, name, newdir, newname, flags)) != EAGAIN) {
 			upper = 0;
 			break;

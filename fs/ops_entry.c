@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,6 +67,8 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct fuse_entry_param e;
 	int r = merged_lookup(parent, name, &e);
+	if (r == 0 && (e.ino & VIRTUAL_BIT) && vid_kind(e.ino) != VK_MESSAGE)
+		r = control_snapshot_entry(&e);
 	if (r == -ENOENT) { /* a negative entry, cached briefly */
 		memset(&e, 0, sizeof e);
 		e.entry_timeout = fs.timeout;
@@ -76,21 +79,26 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		fuse_reply_entry(req, &e);
 }
 
-static void op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
+/* Virtual messages need no forgetting: their ids are computed. */
+static void node_forget(fuse_ino_t ino, uint64_t nlookup)
 {
 	struct inode *in = inode_of(ino);
 	if (in)
 		inode_forget(in, nlookup);
+	else if (vid_is_snapshot(ino))
+		control_snapshot_forget(ino, nlookup);
+}
+
+static void op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
+{
+	node_forget(ino, nlookup);
 	fuse_reply_none(req);
 }
 
 static void op_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *forgets)
 {
-	for (size_t i = 0; i < count; i++) {
-		struct inode *in = inode_of(forgets[i].ino);
-		if (in)
-			inode_forget(in, forgets[i].nlookup);
-	}
+	for (size_t i = 0; i < count; i++)
+		node_forget(forgets[i].ino, forgets[i].nlookup);
 	fuse_reply_none(req);
 }
 
@@ -140,7 +148,7 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 		             (to_set & FUSE_SET_ATTR_GID) ? attr->st_gid : (gid_t)-1,
 		             AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW);
 	if (r == 0 && (to_set & FUSE_SET_ATTR_SIZE))
-		r = fi ? ftruncate((int)fi->fh, attr->st_size) : truncate(path, attr->st_size);
+		r = truncate(path, attr->st_size);
 	if (r == 0 && (to_set & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME |
 	                         FUSE_SET_ATTR_ATIME_NOW | FUSE_SET_ATTR_MTIME_NOW)))
 		r = set_times(path, attr, to_set);
@@ -158,6 +166,37 @@ static struct folder *folder_dir(fuse_ino_t ino)
 	return in && in->role == ROLE_FOLDER ? in->folder : NULL;
 }
 
+struct forget_batch {
+	fuse_ino_t cur;
+	size_t n;
+	char **names;
+};
+
+static int forget_threads; /* running send_forgets(), atomic */
+
+static void *send_forgets(void *arg)
+{
+	struct forget_batch *b = arg;
+	for (size_t i = 0; i < b->n; i++) {
+		fuse_lowlevel_notify_inval_entry(fs.se, b->cur, b->names[i], strlen(b->names[i]));
+		free(b->names[i]);
+	}
+	free(b->names);
+	free(b);
+	__atomic_sub_fetch(&forget_threads, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+void forget_cur_names_drain(void)
+{
+	/* at unmount, the kernel answers at once (ENOTCONN): a short wait */
+	for (int i = 0; i < 1000 && __atomic_load_n(&forget_threads, __ATOMIC_ACQUIRE); i++)
+		usleep(1000);
+}
+
+/* Sent from a thread of their own: the kernel takes cur/'s lock for each,
+ * which it may hold for the very request whose handler found them stale (a
+ * lookup in cur/ that followed the old server). */
 void forget_cur_names(struct folder *f, char *const *names, size_t n)
 {
 	char *path = NULL;
@@ -170,9 +209,30 @@ void forget_cur_names(struct folder *f, char *const *names, size_t n)
 	fuse_ino_t cur = len >= 0 && fstatat(fs.upper_fd, path, &st, AT_SYMLINK_NOFOLLOW) == 0
 	                     ? inode_known(st.st_dev, st.st_ino)
 	                     : 0;
-	for (size_t i = 0; cur && i < n; i++)
-		fuse_lowlevel_notify_inval_entry(fs.se, cur, names[i], strlen(names[i]));
 	free(path);
+	struct forget_batch *b = cur ? calloc(1, sizeof *b) : NULL;
+	if (b && (b->names = calloc(n, sizeof *b->names))) {
+		b->cur = cur;
+		while (b->n < n && (b->names[b->n] = strdup(names[b->n])))
+			b->n++;
+		pthread_t t;
+		pthread_attr_t attr;
+		pthread_attr_init(&attr);
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		__atomic_add_fetch(&forget_threads, 1, __ATOMIC_ACQ_REL);
+		int started = pthread_create(&t, &attr, send_forgets, b) == 0;
+		pthread_attr_destroy(&attr);
+		if (started)
+			return;
+		__atomic_sub_fetch(&forget_threads, 1, __ATOMIC_RELEASE);
+		fs_log("cannot tell the kernel that %zu names of %s changed: %s", n, f->dirpath,
+		       strerror(errno));
+		for (size_t i = 0; i < b->n; i++)
+			free(b->names[i]);
+	}
+	if (b)
+		free(b->names);
+	free(b);
 }
 
 /* `mboxfs materialize`: one batch of a folder per MBOXFS_MATERIALIZE_XATTR set

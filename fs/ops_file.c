@@ -1,6 +1,6 @@
 /* ops_file.c — open, read and write. Real files are served through their
- * upper fd; virtual messages straight from the mbox by their pieces (spliced
- * when the message has no CR); generated control files from memory. */
+ * inode's fd; virtual messages straight from the mbox by their pieces (spliced
+ * when the message has no CR); generated control files from their snapshots. */
 #include "fs_internal.h"
 #include "source_read.h"
 
@@ -9,13 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-/* An open generated control file: its bytes as they were at open. */
-struct control_handle {
-	const char *data;
-	size_t len;
-	char *owned; /* freed at release */
-};
 
 /* 0 if the mbox still holds every byte of virtual message ino, else -errno. */
 static int message_still_there(struct folder *f, fuse_ino_t ino)
@@ -28,56 +21,39 @@ static int message_still_there(struct folder *f, fuse_ino_t ino)
 	return r;
 }
 
+/* Files need no open: old messages and control snapshots never change (their
+ * pages are kept), real files are read and written through the fd of their
+ * inode. So the first OPEN gets ENOSYS, and the kernel asks no more: no OPEN,
+ * FLUSH or RELEASE for any file of the mount from then on (the kernel keeps
+ * the pages, as FOPEN_KEEP_CACHE). With a kernel that cannot, each open is
+ * answered here, without a handle. */
 static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
+	if (fs.no_open) {
+		fuse_reply_err(req, ENOSYS);
+		return;
+	}
 	struct inode *in = inode_of(ino);
-	if (!in) {
-		struct stat st;
-		/* Courier reads courierimapuiddb before it lists cur/: new mail of
-		 * the old server must be in it by then */
-		struct folder *f = folder_by_id(vid_folder(ino));
-		if (vid_kind(ino) == VK_UIDDB || vid_kind(ino) == VK_KEYWORDS)
-			folder_follow(f, 1);
-		int r = f && folder_unservable(ROLE_CUR, f, "") ? -EIO : virtual_stat(ino, &st);
-		if (r < 0) {
-			fuse_reply_err(req, -r);
-			return;
-		}
-		if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC)) {
-			fuse_reply_err(req, EROFS); /* old messages change only by rename */
-			return;
-		}
-		fi->fh = 0;
-		if (vid_kind(ino) == VK_MESSAGE) {
-			if ((r = message_still_there(f, ino)) < 0) {
-				fuse_reply_err(req, -r); /* fail early: readers see EIO at open */
-				return;
-			}
-			fi->keep_cache = 1; /* immutable */
-		} else {                    /* a snapshot per open, as a real file gives */
-			struct control_handle *h = calloc(1, sizeof *h);
-			r = h ? virtual_content(ino, &h->data, &h->len, &h->owned) : -ENOMEM;
-			if (r < 0) {
-				free(h);
-				fuse_reply_err(req, -r);
-				return;
-			}
-			fi->fh = (uint64_t)(uintptr_t)h;
-			/* its size may differ from what the kernel cached: the old
-			 * server's changes, expunges (the POP3 list) */
-			fi->direct_io = 1;
-		}
-		fuse_reply_open(req, fi);
+	struct folder *f = in ? NULL : folder_by_id(vid_folder(ino));
+	struct stat st;
+	int r = 0;
+	if (in)
+		r = inode_io_fd(in) < 0 ? -errno : 0;
+	else if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC))
+		r = -EROFS; /* old messages change only by rename */
+	else if (!f)
+		r = -ENOENT;
+	else if (vid_kind(ino) == VK_MESSAGE)
+		r = message_still_there(f, ino);
+	else
+		r = virtual_stat(ino, &st);
+	if (r < 0) {
+		fuse_reply_err(req, -r);
 		return;
 	}
-	char path[64];
-	proc_path(in->fd, path);
-	int fd = open(path, fi->flags & ~O_NOFOLLOW);
-	if (fd < 0) {
-		fuse_reply_err(req, errno);
-		return;
-	}
-	fi->fh = (uint64_t)fd;
+	fi->fh = 0;
+	fi->keep_cache = 1; /* only this mount changes what it serves */
+	fi->noflush = 1;
 	fuse_reply_open(req, fi);
 }
 
@@ -93,7 +69,11 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 		fuse_reply_err(req, EIO);
 		return;
 	}
-	int fd = openat(dir->fd, name, (fi->flags | O_CREAT) & ~O_NOFOLLOW, mode);
+	/* read-write: the fd becomes the file's own (inode_io_fd); appends are
+	 * placed by the kernel, which knows the size */
+	int flags =
+	    (fi->flags & ~(O_ACCMODE | O_APPEND | O_NOFOLLOW)) | O_RDWR | O_CREAT | O_CLOEXEC;
+	int fd = openat(dir->fd, name, flags, mode);
 	if (fd < 0) {
 		fuse_reply_err(req, errno);
 		return;
@@ -101,12 +81,18 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
 	struct fuse_entry_param e;
 	int r = fchown(fd, ctx->uid, ctx->gid) < 0 ? -errno : merged_lookup(parent, name, &e);
-	if (r < 0) {
+	struct inode *in = r == 0 ? inode_of(e.ino) : NULL;
+	int none = -1;
+	if (!in || !__atomic_compare_exchange_n(&in->io_fd, &none, fd, 0, __ATOMIC_ACQ_REL,
+	                                        __ATOMIC_ACQUIRE))
 		close(fd);
+	if (r < 0) {
 		fuse_reply_err(req, -r);
 		return;
 	}
-	fi->fh = (uint64_t)fd;
+	fi->fh = 0;
+	fi->keep_cache = 1;
+	fi->noflush = 1;
 	fuse_reply_create(req, &e, fi);
 }
 
@@ -174,24 +160,18 @@ static void read_message(fuse_req_t req, struct folder *f, const struct mbx_mess
 	free(buf);
 }
 
-static void read_virtual(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
-                         struct fuse_file_info *fi)
+static void read_virtual(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off)
 {
 	if (vid_kind(ino) != VK_MESSAGE) {
-		/* replied from a copy: once the kernel has the reply it may send
-		 * RELEASE, which another thread serves by freeing the handle while
-		 * this one is still returning from writev() (AddressSanitizer
-		 * checks the buffer only then, and aborted the daemon) */
-		const struct control_handle *h = (struct control_handle *)(uintptr_t)fi->fh;
-		size_t from = (size_t)off < h->len ? (size_t)off : h->len;
-		size_t n = h->len - from < size ? h->len - from : size;
-		char *copy = malloc(n ? n : 1);
-		if (!copy) {
-			fuse_reply_err(req, ENOMEM);
-			return;
-		}
-		memcpy(copy, h->data + from, n);
-		fuse_reply_buf(req, copy, n);
+		/* replied from a copy: the kernel may forget the snapshot as soon as
+		 * it has the reply, while this thread is still returning from
+		 * writev() (AddressSanitizer checks the buffer only then) */
+		size_t n;
+		char *copy = control_snapshot_read(ino, off, size, &n);
+		if (!copy)
+			fuse_reply_err(req, errno);
+		else
+			fuse_reply_buf(req, copy, n);
 		free(copy);
 		return;
 	}
@@ -214,13 +194,20 @@ static void read_virtual(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
                     struct fuse_file_info *fi)
 {
-	if (!inode_of(ino)) {
-		read_virtual(req, ino, size, off, fi);
+	(void)fi;
+	struct inode *in = inode_of(ino);
+	if (!in) {
+		read_virtual(req, ino, size, off);
+		return;
+	}
+	int fd = inode_io_fd(in);
+	if (fd < 0) {
+		fuse_reply_err(req, -fd);
 		return;
 	}
 	struct fuse_bufvec buf = FUSE_BUFVEC_INIT(size);
 	buf.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
-	buf.buf[0].fd = (int)fi->fh;
+	buf.buf[0].fd = fd;
 	buf.buf[0].pos = off;
 	fuse_reply_data(req, &buf, FUSE_BUF_SPLICE_MOVE);
 }
@@ -228,13 +215,16 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 static void op_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in_buf, off_t off,
                          struct fuse_file_info *fi)
 {
-	if (!inode_of(ino)) {
-		fuse_reply_err(req, EBADF);
+	(void)fi;
+	struct inode *in = inode_of(ino);
+	int fd = in ? inode_io_fd(in) : -EROFS; /* old messages change only by rename */
+	if (fd < 0) {
+		fuse_reply_err(req, -fd);
 		return;
 	}
 	struct fuse_bufvec out = FUSE_BUFVEC_INIT(fuse_buf_size(in_buf));
 	out.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
-	out.buf[0].fd = (int)fi->fh;
+	out.buf[0].fd = fd;
 	out.buf[0].pos = off;
 	ssize_t n = fuse_buf_copy(&out, in_buf, 0);
 	if (n < 0)
@@ -243,43 +233,23 @@ static void op_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in_
 		fuse_reply_write(req, (size_t)n);
 }
 
-static void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
-{
-	int r = 0;
-	if (inode_of(ino)) { /* report close() errors of the upper file */
-		int fd = dup((int)fi->fh);
-		r = (fd < 0 || close(fd) < 0) ? errno : 0;
-	}
-	fuse_reply_err(req, r);
-}
-
-static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
-{
-	if (inode_of(ino))
-		close((int)fi->fh);
-	else if (fi->fh) {
-		struct control_handle *h = (struct control_handle *)(uintptr_t)fi->fh;
-		free(h->owned);
-		free(h);
-	}
-	fuse_reply_err(req, 0);
-}
-
 static void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
 {
-	int r = 0;
-	if (inode_of(ino))
-		r = (datasync ? fdatasync((int)fi->fh) : fsync((int)fi->fh)) < 0 ? errno : 0;
+	(void)fi;
+	struct inode *in = inode_of(ino);
+	int fd = in ? inode_io_fd(in) : 0;
+	int r = fd < 0 ? -fd : 0;
+	if (in && fd >= 0)
+		r = (datasync ? fdatasync(fd) : fsync(fd)) < 0 ? errno : 0;
 	fuse_reply_err(req, r);
 }
 
+/* No flush and no release: nothing is kept per open (see op_open). */
 void ops_file_fill(struct fuse_lowlevel_ops *ops)
 {
 	ops->open = op_open;
 	ops->create = op_create;
 	ops->read = op_read;
 	ops->write_buf = op_write_buf;
-	ops->flush = op_flush;
-	ops->release = op_release;
 	ops->fsync = op_fsync;
 }

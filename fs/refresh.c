@@ -20,6 +20,7 @@
  * would serve it. */
 #include "fs_internal.h"
 #include "name.h"
+#include "source_read.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -117,6 +118,19 @@ static struct shown *names_shown(const struct folder *f, size_t *n)
 	return s;
 }
 
+/* Adds the names of shown messages whose bytes end past size (all of them
+ * with 0): their cached names must go, so that the next open looks them up
+ * and fails (the kernel opens files without asking, ops_file.c). */
+static void add_unreadable(const struct folder *f, uint64_t size, struct name_list *stale)
+{
+	char name[MBX_NAME_MAX];
+	for (uint32_t i = 0; i < f->file.mb.nmsgs; i++)
+		if (!message_hidden(f, i) && source_message_end(&f->file.mb.msgs[i]) > size) {
+			folder_message_name(f, i, name);
+			add_name(stale, name);
+		}
+}
+
 /* Caller holds change_lock. */
 static void diverge(struct folder *f, const char *why)
 {
@@ -144,6 +158,7 @@ void folder_refresh(struct folder *f, struct name_list *stale)
 	pthread_mutex_lock(&f->change_lock);
 	if (gone) {
 		diverge(f, strerror(errno));
+		add_unreadable(f, 0, stale);
 	} else if (!same_file(&st, &f->source)) {
 		struct mbx_file now;
 		char err[4096], why[128];
@@ -154,9 +169,12 @@ void folder_refresh(struct folder *f, struct name_list *stale)
 		if (fd < 0 || mbx_open_fd(&now, fd, f->mbox_path, fs.state_dir, f->key, err,
 		                          sizeof err) < 0) {
 			diverge(f, err);
+			add_unreadable(f, 0, stale);
 		} else if ((reason = not_a_cclient_change(f, &now.mb, why, sizeof why))) {
-			if (!only_cut(f, &now))
+			int cut = only_cut(f, &now);
+			if (!cut)
 				diverge(f, reason);
+			add_unreadable(f, cut ? now.size : 0, stale);
 			mbx_close(&now);
 			/* not opened again until the file changes again */
 			pthread_rwlock_wrlock(&f->view_lock);

@@ -132,6 +132,10 @@ static int stat_locked(struct folder *f, fuse_ino_t id, struct stat *st)
 		const struct mbx_message *m = virtual_message(id, &f, &r);
 		if (!m)
 			return r;
+		/* bytes gone (the old server's file cut short, as last seen): an
+		 * open must fail, the kernel asks no more at read (ops_file.c) */
+		if (source_message_end(m) > (uint64_t)f->source.st_size)
+			return -EIO;
 		fill_common(st, id, f);
 		st->st_size = m->size;
 		st->st_mtime = st->st_atime = (time_t)m->date;
@@ -154,6 +158,8 @@ static int stat_locked(struct folder *f, fuse_ino_t id, struct stat *st)
 
 int virtual_stat(fuse_ino_t id, struct stat *st)
 {
+	if (vid_is_snapshot(id))
+		return control_snapshot_stat(id, st);
 	struct folder *f = folder_by_id(vid_folder(id));
 	if (!f)
 		return -ENOENT;
@@ -187,6 +193,16 @@ static fuse_ino_t virtual_id_for(enum role role, struct folder *f, const char *n
 	                                                               : 0;
 }
 
+fuse_ino_t virtual_id(enum role role, struct folder *f, const char *name)
+{
+	if (!f)
+		return 0;
+	pthread_rwlock_rdlock(&f->view_lock);
+	fuse_ino_t id = virtual_id_for(role, f, name);
+	pthread_rwlock_unlock(&f->view_lock);
+	return id;
+}
+
 int virtual_lookup(enum role role, struct folder *f, const char *name, struct fuse_entry_param *e)
 {
 	if (!f)
@@ -194,11 +210,14 @@ int virtual_lookup(enum role role, struct folder *f, const char *name, struct fu
 	pthread_rwlock_rdlock(&f->view_lock);
 	fuse_ino_t id = virtual_id_for(role, f, name);
 	memset(e, 0, sizeof *e);
-	int r = id ? stat_locked(f, id, &e->attr) : -ENOENT;
+	/* a control file's attributes are those of its snapshot */
+	int r = !id ? -ENOENT : vid_kind(id) == VK_MESSAGE ? stat_locked(f, id, &e->attr) : 0;
 	pthread_rwlock_unlock(&f->view_lock);
 	if (r < 0)
 		return r;
 	e->ino = id;
+	e->attr.st_ino = id;
+	e->attr.st_mode = S_IFREG | 0600;
 	e->generation = 1;
 	/* immutable while they exist; replacing them goes through this mount */
 	e->attr_timeout = e->entry_timeout = 3600.0;

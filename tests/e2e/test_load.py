@@ -10,9 +10,10 @@ UIDs congruent to k, so the expected end state is exact although they run at
 once: it flags and unflags its own messages, expunges some, appends new ones,
 and reads the bodies of everyone's (the flag changes are journal records,
 the appends real files, the reads of virtual messages splices from the
-mbox). POP3 sessions list UIDLs of INBOXes in which IMAP sessions append and
-read at the same time: every UIDL they print must stay the one uw-ipop3d
-printed (or pop3d's own for appended mail).
+mbox; two plain readers check the bytes as well). POP3 sessions list UIDLs
+of INBOXes in which IMAP sessions append and read at the same time: every
+UIDL they print must stay the one uw-ipop3d printed (or pop3d's own for
+appended mail).
 
 What the workload leaves out is what Courier gets wrong by itself, on a
 plain maildir on ext4 too (run this file with NATIVE=1 to see it on the
@@ -131,6 +132,30 @@ def imap_worker(box, k, deadline, errors, counts, changes=True):
         errors.append(f"{box.maildir} session {k}: {e!r}")
 
 
+def plain_reader(box, bodies, deadline, errors, counts):
+    """Reads every old message it can read (never expunged) by its name of
+    the moment, with plain open() and read(), checking the bytes: what a
+    reader of a renamed file may see is ENOENT, never other bytes or EIO."""
+    cur = os.path.join(box.maildir, "cur")
+    while time.time() < deadline:
+        for name in os.listdir(cur):
+            uid = int(name[8:16], 16) if re.fullmatch(r"[0-9a-f]{16}:2,\w*", name) else 0
+            if not 0 < uid <= EXPUNGEABLE:
+                continue
+            try:
+                with open(os.path.join(cur, name), "rb") as f:
+                    data = f.read()
+            except FileNotFoundError:
+                continue  # renamed by a flag change meanwhile
+            except OSError as e:
+                errors.append(f"{cur}/{name}: {e}")
+                return
+            if sha(data) != bodies[uid]:
+                errors.append(f"{cur}/{name}: {len(data)} other bytes")
+                return
+            counts[0] += 1
+
+
 def pop3_session(maildir):
     """pop3d pre-authenticated: UIDL and LIST; (its output, {n: uidl})."""
     out = subprocess.run([POP3D, maildir], input="UIDL\r\nLIST\r\nQUIT\r\n",
@@ -213,6 +238,10 @@ def main():
                                      args=(boxes[i % POP3_BOXES], uidvs[i % POP3_BOXES],
                                            deadline, errors, pop3_runs))
                     for i in range(POP3_SESSIONS)]
+        reads = [0]
+        threads += [threading.Thread(target=plain_reader,
+                                     args=(b, bodies[n], deadline, errors, reads))
+                    for n, b in enumerate(boxes[:2])]
         started = time.time()
         try:
             for t in threads:
@@ -226,7 +255,7 @@ def main():
         results.check(f"{len(threads)} sessions ({BOXES * IMAP_PER_BOX} IMAP on {BOXES} "
                       f"mailboxes, {POP3_SESSIONS} POP3) for {DURATION:.0f} s: "
                       f"{imap_ops[0]} IMAP commands ({imap_ops[0] / took:.0f}/s), "
-                      f"{pop3_runs[0]} POP3 sessions, no error",
+                      f"{pop3_runs[0]} POP3 sessions, {reads[0]} plain reads, no error",
                       errors[:10] + ([f"{hung} sessions did not end"] if hung else []))
 
         mount = start(mboxfs, map_path, state, mnt)
