@@ -66,6 +66,10 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 		fs.no_open = 1;
 		conn->want &= ~(unsigned)FUSE_CAP_ATOMIC_O_TRUNC;
 	}
+	/* every listing with attributes, not only when the kernel guesses that
+	 * lookups will follow: Courier opens every message it lists, and a
+	 * lookup per message costs a request each */
+	conn->want &= ~(unsigned)FUSE_CAP_READDIRPLUS_AUTO;
 	/* mboxfs serves many users: file modes come as the caller asked */
 	conn->want &= ~(unsigned)FUSE_CAP_DONT_MASK;
 }

@@ -26,6 +26,7 @@ struct dir_handle {
 	char **upper; /* hash set of upper names, to hide shadowed virtual ones */
 	size_t upper_cap;
 	int by_key; /* cur/: a real file hides the message with its key */
+	int filled; /* the listing was taken (at the first readdir) */
 };
 
 static int push(struct dir_handle *d, const char *name, fuse_ino_t vid, ino_t ino,
@@ -112,6 +113,37 @@ static void free_handle(struct dir_handle *d)
 	free(d);
 }
 
+/* The listing of directory in, taken when first read. 0 or -errno. */
+static int fill(struct dir_handle *d, struct inode *in)
+{
+	int fd = openat(in->fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *dp = fd >= 0 ? fdopendir(fd) : NULL;
+	if (!dp) {
+		int err = errno;
+		if (fd >= 0)
+			close(fd);
+		return -err;
+	}
+	/* The virtual entries before the real ones: a copy-up makes its file
+	 * real before it hides the virtual one, so the listing has one of the
+	 * two, never neither (nor both: a flag change keeps the key). */
+	d->by_key = in->role == ROLE_CUR;
+	int failed = virtual_entries(in->role, in->folder, none_in_upper, NULL, push_virtual, d);
+	size_t nvirtual = d->n;
+	struct dirent *e;
+	while (!failed && (e = readdir(dp)))
+		failed = push(d, e->d_name, 0, e->d_ino, e->d_type) < 0;
+	closedir(dp);
+	if (!failed)
+		failed = drop_shadowed(d, nvirtual);
+	d->filled = !failed;
+	return failed ? -ENOMEM : 0;
+}
+
+/* cur/ of a folder is listed by the kernel from its own cache while the
+ * folder's view is the one it was filled from: Courier's changes go through
+ * the kernel, which drops the cache itself; the old server's (refresh.c)
+ * change listing_gen. Other directories are listed anew at each open. */
 static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct inode *in = inode_of(ino);
@@ -131,37 +163,18 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		return;
 	}
 	struct dir_handle *d = calloc(1, sizeof *d);
-	int fd = openat(in->fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	DIR *dp = fd >= 0 ? fdopendir(fd) : NULL;
-	if (!d || !dp) {
-		int err = d ? errno : ENOMEM;
-		if (fd >= 0 && !dp)
-			close(fd);
-		free(d);
-		name_list_free(&stale);
-		fuse_reply_err(req, err);
-		return;
-	}
-	/* The virtual entries before the real ones: a copy-up makes its file
-	 * real before it hides the virtual one, so the listing has one of the
-	 * two, never neither (nor both: a flag change keeps the key). */
-	d->by_key = in->role == ROLE_CUR;
-	int failed = virtual_entries(in->role, in->folder, none_in_upper, NULL, push_virtual, d);
-	size_t nvirtual = d->n;
-	struct dirent *e;
-	while (!failed && (e = readdir(dp)))
-		failed = push(d, e->d_name, 0, e->d_ino, e->d_type) < 0;
-	closedir(dp);
-	if (!failed)
-		failed = drop_shadowed(d, nvirtual);
-	if (failed) {
-		free_handle(d);
+	if (!d) {
 		name_list_free(&stale);
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
 	fi->fh = (uint64_t)(uintptr_t)d;
-	fi->cache_readdir = 0;
+	if (in->role == ROLE_CUR && in->folder) {
+		uint32_t gen = __atomic_load_n(&in->folder->listing_gen, __ATOMIC_ACQUIRE);
+		fi->cache_readdir = 1;
+		fi->keep_cache = __atomic_exchange_n(&in->listed_gen, gen + 1, __ATOMIC_ACQ_REL) ==
+		                 gen + 1; /* 0: never listed */
+	}
 	fuse_reply_open(req, fi);
 	forget_cur_names(in->folder, stale.names, stale.n); /* after the reply */
 	name_list_free(&stale);
@@ -171,6 +184,11 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
                        struct fuse_file_info *fi, int plus)
 {
 	struct dir_handle *d = (struct dir_handle *)(uintptr_t)fi->fh;
+	int r = d->filled ? 0 : fill(d, inode_of(ino));
+	if (r < 0) {
+		fuse_reply_err(req, -r);
+		return;
+	}
 	char *buf = malloc(size);
 	if (!buf) {
 		fuse_reply_err(req, ENOMEM);

@@ -156,6 +156,7 @@ void folder_refresh(struct folder *f, struct name_list *stale)
 		return;
 	int gone = stat(f->mbox_path, &st) < 0;
 	pthread_mutex_lock(&f->change_lock);
+	int changed = gone || !same_file(&st, &f->source);
 	if (gone) {
 		diverge(f, strerror(errno));
 		add_unreadable(f, 0, stale);
@@ -200,6 +201,8 @@ void folder_refresh(struct folder *f, struct name_list *stale)
 			free(before);
 		}
 	}
+	if (changed) /* once the view is the new one: cur/ is listed anew (ops_dir.c) */
+		__atomic_add_fetch(&f->listing_gen, 1, __ATOMIC_ACQ_REL);
 	pthread_mutex_unlock(&f->change_lock);
 }
 
