@@ -296,6 +296,20 @@ def check_materialize(results, mboxfs, work, old):
     check_healthy(results, "healthy account materialized exactly", mboxfs, upper, old)
 
 
+def stopped(pid):
+    """1 once every thread of pid is stopped: before that, one of its threads
+    may still take a request off /dev/fuse, which the kernel then waits for
+    without letting anyone kill the waiter, the mount's daemon included."""
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/stat") as f:
+                if f.read().rsplit(")", 1)[1].split()[0] != "T":
+                    return 0
+        except OSError:
+            pass
+    return 1
+
+
 def stuck_threads(pid):
     """Threads of pid waiting for another FUSE file system's answer."""
     n = 0
@@ -333,6 +347,9 @@ def check_slow_source(results, mboxfs, work, old):
     try:
         os.stat(frozen_dir)  # the frozen mount has answered INIT before it stops
         os.kill(frozen.proc.pid, signal.SIGSTOP)
+        deadline = time.time() + LIMIT
+        while not stopped(frozen.proc.pid) and time.time() < deadline:
+            time.sleep(0.01)
         lister = subprocess.Popen(["ls", os.path.join(mnt, "other.example/slow")],
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.time() + LIMIT
