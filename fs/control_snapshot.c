@@ -44,13 +44,7 @@ static struct snapshot **slot(fuse_ino_t id)
 
 static void fill_attr(struct stat *st, const struct snapshot *s, const struct folder *f)
 {
-	memset(st, 0, sizeof *st);
-	st->st_ino = s->id;
-	st->st_mode = S_IFREG | 0600;
-	st->st_nlink = 1;
-	st->st_uid = f->acct->uid;
-	st->st_gid = f->acct->gid;
-	st->st_blksize = 4096;
+	virtual_fill_attr(st, s->id, f);
 	st->st_size = (off_t)s->len;
 	st->st_blocks = (st->st_size + 511) / 512;
 	st->st_mtime = st->st_atime = st->st_ctime = fs.started;
@@ -102,17 +96,11 @@ int control_snapshot_entry(struct fuse_entry_param *e)
 	return 0;
 }
 
-/* The snapshot named id, or NULL. Caller holds snaps.lock. */
-static struct snapshot *find(fuse_ino_t id)
-{
-	return *slot(id);
-}
-
 int control_snapshot_stat(fuse_ino_t id, struct stat *st)
 {
 	struct folder *f = folder_by_id(vid_folder(id));
 	pthread_mutex_lock(&snaps.lock);
-	struct snapshot *s = f ? find(id) : NULL;
+	struct snapshot *s = f ? *slot(id) : NULL;
 	if (s)
 		fill_attr(st, s, f);
 	pthread_mutex_unlock(&snaps.lock);
@@ -122,7 +110,7 @@ int control_snapshot_stat(fuse_ino_t id, struct stat *st)
 char *control_snapshot_read(fuse_ino_t id, off_t off, size_t size, size_t *n)
 {
 	pthread_mutex_lock(&snaps.lock);
-	struct snapshot *s = find(id);
+	struct snapshot *s = *slot(id);
 	char *copy = NULL;
 	if (s) {
 		size_t from = (uint64_t)off < s->len ? (size_t)off : s->len;

@@ -338,6 +338,9 @@ int virtual_lookup(enum role role, struct folder *f, const char *name, struct fu
  * or 0. */
 fuse_ino_t virtual_id(enum role role, struct folder *f, const char *name);
 int virtual_stat(fuse_ino_t id, struct stat *st);
+/* What every virtual object's attributes share: id, mode 0600, the account's
+ * owner. */
+void virtual_fill_attr(struct stat *st, fuse_ino_t id, const struct folder *f);
 /* The file name of a generated control file ("" for messages). */
 const char *control_file_name(enum vkind kind);
 /* The old message a virtual id names, with its (loaded) folder; NULL with

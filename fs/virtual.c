@@ -103,7 +103,7 @@ int virtual_content(fuse_ino_t id, const char **data, size_t *len, char **owned)
 	return r;
 }
 
-static void fill_common(struct stat *st, fuse_ino_t id, const struct folder *f)
+void virtual_fill_attr(struct stat *st, fuse_ino_t id, const struct folder *f)
 {
 	memset(st, 0, sizeof *st);
 	st->st_ino = id;
@@ -136,7 +136,7 @@ static int stat_locked(struct folder *f, fuse_ino_t id, struct stat *st)
 		 * open must fail, the kernel asks no more at read (ops_file.c) */
 		if (source_message_end(m) > (uint64_t)f->source.st_size)
 			return -EIO;
-		fill_common(st, id, f);
+		virtual_fill_attr(st, id, f);
 		st->st_size = m->size;
 		st->st_mtime = st->st_atime = (time_t)m->date;
 		st->st_ctime = (time_t)m->ctime; /* never 0: Courier purges Trash by ctime */
@@ -148,7 +148,7 @@ static int stat_locked(struct folder *f, fuse_ino_t id, struct stat *st)
 		free(owned);
 		if (r < 0)
 			return r;
-		fill_common(st, id, f);
+		virtual_fill_attr(st, id, f);
 		st->st_size = (off_t)len;
 		st->st_mtime = st->st_atime = st->st_ctime = fs.started;
 	}
