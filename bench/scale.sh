@@ -24,7 +24,9 @@
 # --quick: 64 accounts, 28100 messages, a 32 MiB cold mbox, RUNS=3 unless set (meson's
 # benchmark target; a check of the harness, not a figure).
 # Binaries: $MBOXFS and $GEN_MBOX, else built in $BUILD_DIR (see lib.sh). Environment:
-# BENCH_DIR (default /var/tmp), BUILD_DIR, RUNS, ACCOUNTS, MESSAGES, COLD_MB, KEEP=1
+# BENCH_DIR (default /var/tmp), BUILD_DIR, RUNS, ACCOUNTS, MESSAGES, COLD_MB,
+# BASELINE=<another mboxfs binary> (also timed, in turn with this one, rows base-*:
+# the before/after of a change in one run), KEEP=1
 # (keep the work dir), COLD=0 (skip the cold row), STRACE=1 / PERF=1 (after the
 # timed runs, one more --jobs 1 run under strace -c -f / perf record, summaries kept
 # in the work dir and printed).
@@ -116,25 +118,37 @@ timed() {
 	local TIMEFORMAT='%3R %3U %3S'
 	{ time "$@" >/dev/null 2>&1; } 2>>"$W/$name.times" || die "$name failed"
 }
-index_fresh() { # JOBS
-	rm -rf "$W/state" && mkdir "$W/state"
+# A fresh state dir for every run, all removed at the end only: ext4 searches
+# long for a free inode next to many just deleted (recently_deleted()), which
+# is not what a first index pays.
+nstate=0
+index_fresh() { # NAME BINARY JOBS
+	nstate=$((nstate + 1))
+	mkdir -p "$W/states" && mkdir "$W/states/$nstate"
 	sync
-	timed "index-j$1" "$MBOXFS" index --jobs "$1" --map "$W/map" --state "$W/state"
+	timed "$1" "$2" index --jobs "$3" --map "$W/map" --state "$W/states/$nstate"
 }
 cat_all() { timed cat cat "${MBOXES[@]}"; }
 # median COLUMN NAME: the median of a column (1 wall, 2 user, 3 sys) of NAME's runs
 median() { awk -v c="$1" '{print $c}' "$W/$2.times" | sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
 
+NAMES=(index-j1 index-j2 cat)
+if [[ -n ${BASELINE:-} ]]; then
+	NAMES=(base-j1 index-j1 base-j2 index-j2 cat)
+fi
 for ((r = 1; r <= RUNS; r++)); do
-	index_fresh 1
-	index_fresh 2
+	[[ -n ${BASELINE:-} ]] && index_fresh base-j1 "$BASELINE" 1
+	index_fresh index-j1 "$MBOXFS" 1
+	[[ -n ${BASELINE:-} ]] && index_fresh base-j2 "$BASELINE" 2
+	index_fresh index-j2 "$MBOXFS" 2
 	cat_all
 done
+rm -rf "$W/states"
 
 echo
 echo "== warm: $BYTES bytes in ${#MBOXES[@]} mailboxes, $MESSAGES messages; median of $RUNS runs; MB = 10^6 bytes"
 printf '%-28s %8s %8s %8s %9s %8s\n' "" "wall s" "user s" "sys s" "MB/s" "/ cat"
-for name in index-j1 index-j2 cat; do
+for name in "${NAMES[@]}"; do
 	wall=$(median 1 "$name")
 	printf '%-28s %8.3f %8.3f %8.3f %9.0f %8s\n' "$name" "$wall" "$(median 2 "$name")" \
 		"$(median 3 "$name")" "$(calc "$BYTES / $wall / 1000000")" "$(ratio "$wall" "$(median 1 cat)")"
@@ -143,6 +157,11 @@ j1=$(median 1 index-j1) j2=$(median 1 index-j2)
 printf 'index --jobs 2 speed-up over --jobs 1: %.2fx (target >= 1.8x)\n' "$(calc "$j1 / $j2")"
 printf 'index --jobs 1: %.0f MB/s, --jobs 2: %.0f MB/s (target >= 1000 MB/s)\n' \
 	"$(calc "$BYTES / $j1 / 1000000")" "$(calc "$BYTES / $j2 / 1000000")"
+if [[ -n ${BASELINE:-} ]]; then
+	b1=$(median 1 base-j1) b2=$(median 1 base-j2)
+	printf 'baseline --jobs 2 speed-up over --jobs 1: %.2fx\n' "$(calc "$b1 / $b2")"
+	printf 'this / baseline wall time: --jobs 1 %s, --jobs 2 %s\n' "$(ratio "$j1" "$b1")" "$(ratio "$j2" "$b2")"
+fi
 
 # ---- profiles (optional) -------------------------------------------------------------
 if [[ ${STRACE:-0} == 1 ]]; then
@@ -173,10 +192,16 @@ mkdir -p "$W/cold"
 generate "$W/cold/big.mbox" --size "$COLD_MB" --seed 1
 echo "u/Maildir inbox=$W/cold/big.mbox" >"$W/cold/map"
 drop() { sync && echo 3 >/proc/sys/vm/drop_caches; }
-for ((r = 1; r <= RUNS; r++)); do
+cold_index() { # NAME BINARY
 	rm -rf "$W/cold/state" && mkdir "$W/cold/state"
 	drop
-	timed cold-index "$MBOXFS" index --jobs 1 --map "$W/cold/map" --state "$W/cold/state"
+	timed "$1" "$2" index --jobs 1 --map "$W/cold/map" --state "$W/cold/state"
+}
+COLD_NAMES=(cold-index cold-cat)
+[[ -n ${BASELINE:-} ]] && COLD_NAMES=(cold-base cold-index cold-cat)
+for ((r = 1; r <= RUNS; r++)); do
+	[[ -n ${BASELINE:-} ]] && cold_index cold-base "$BASELINE"
+	cold_index cold-index "$MBOXFS"
 	drop
 	timed cold-cat cat "$W/cold/big.mbox"
 done
@@ -184,10 +209,15 @@ paste -d' ' "$W/cold-index.times" "$W/cold-cat.times" | awk '{print $1 / $4}' >"
 echo
 echo "== cold: one mbox of $BYTES bytes, $MSGS messages, page caches dropped before every run; median of $RUNS"
 printf '%-28s %8s %8s %8s %9s\n' "" "wall s" "user s" "sys s" "MB/s"
-for name in cold-index cold-cat; do
+for name in "${COLD_NAMES[@]}"; do
 	wall=$(median 1 "$name")
 	printf '%-28s %8.3f %8.3f %8.3f %9.0f\n' "$name" "$wall" "$(median 2 "$name")" \
 		"$(median 3 "$name")" "$(calc "$BYTES / $wall / 1000000")"
 done
 printf 'cold index / cat (median of the pairs): %.2fx, pairs: %s (target <= 3x)\n' \
 	"$(median 1 cold-ratio)" "$(awk '{printf "%s%.2f", (NR > 1 ? " " : ""), $1}' "$W/cold-ratio.times")"
+if [[ -n ${BASELINE:-} ]]; then
+	paste -d' ' "$W/cold-base.times" "$W/cold-cat.times" | awk '{print $1 / $4}' >"$W/cold-base-ratio.times"
+	printf 'baseline cold index / cat: %.2fx, pairs: %s\n' "$(median 1 cold-base-ratio)" \
+		"$(awk '{printf "%s%.2f", (NR > 1 ? " " : ""), $1}' "$W/cold-base-ratio.times")"
+fi
