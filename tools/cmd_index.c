@@ -151,6 +151,44 @@ static void *worker(void *arg)
 	return NULL;
 }
 
+/* The accounts to scan (source.h), by several threads: listing thousands of
+ * folder directories one after the other would leave all but one processor
+ * idle before the indexing starts. The results are reported in map order. */
+struct scanning {
+	const struct account_map *map;
+	struct account_scan *scans;
+	atomic_size_t next;
+};
+
+static void *scanner(void *arg)
+{
+	struct scanning *sc = arg;
+	for (size_t i; (i = atomic_fetch_add(&sc->next, 1)) < sc->map->naccounts;) {
+		const struct account *a = &sc->map->accounts[i];
+		struct account_scan *scan = &sc->scans[i];
+		src_rights_init(&scan->rights, a);
+		scan->failed = src_scan(a, &scan->rights, &scan->list);
+	}
+	return NULL;
+}
+
+static void scan_all(struct scanning *sc, long jobs)
+{
+	if ((size_t)jobs > sc->map->naccounts)
+		jobs = sc->map->naccounts ? (long)sc->map->naccounts : 1;
+	/* jobs threads in all, this one included (and doing it all if no other
+	 * could start) */
+	pthread_t *threads = calloc((size_t)jobs, sizeof *threads);
+	long started = 0;
+	for (; threads && started < jobs - 1; started++)
+		if (pthread_create(&threads[started], NULL, scanner, sc) != 0)
+			break;
+	scanner(sc);
+	for (long t = 0; t < started; t++)
+		pthread_join(threads[t], NULL);
+	free(threads);
+}
+
 /* Biggest first, so that no big mailbox starts last and keeps one worker
  * busy while the others are idle; then in map order. */
 static const struct job *sort_jobs;
@@ -328,14 +366,14 @@ int cmd_index(int argc, char **argv)
 		fprintf(stderr, "mboxfs index: out of memory\n");
 		return 1;
 	}
+	struct scanning sc = {.map = &map, .scans = scans};
+	scan_all(&sc, jobs);
 	for (size_t i = 0; i < map.naccounts; i++) {
 		const struct account *a = &map.accounts[i];
 		struct account_scan *scan = &scans[i];
-		src_rights_init(&scan->rights, a);
 		if (!a->has_owner) /* source.h: whose rights, once per account */
 			fprintf(stderr, "mboxfs index: %s: sources read with the rights of %s\n",
 			        a->maildir, scan->rights.who);
-		scan->failed = src_scan(a, &scan->rights, &scan->list);
 		if (scan->failed == -ENOMEM) {
 			fprintf(stderr, "mboxfs index: out of memory\n");
 			return 1;
