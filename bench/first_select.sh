@@ -15,7 +15,8 @@
 #
 # Needs root, /dev/fuse, fusermount3 and Courier's /usr/bin/imapd (exit 77, a skip for
 # meson, without them). Binaries: $MBOXFS and $GEN_MBOX, else built in $BUILD_DIR (see
-# lib.sh). Environment: BENCH_DIR, BUILD_DIR, RUNS, SEED, MESSAGES, KEEP=1.
+# lib.sh). Environment: BENCH_DIR, BUILD_DIR, RUNS, SEED, MESSAGES, KEEP=1,
+# BASELINE=<another mboxfs binary> (its never-indexed and indexed rows too, in turn).
 set -euo pipefail
 
 case ${1:-} in
@@ -52,7 +53,7 @@ trap cleanup EXIT
 mkdir -p "$W/mail/folders" "$W/state0" "$W/empty-state" "$W/native-state" "$W/native0"
 
 echo "== first SELECT: never-indexed mailbox vs indexed vs native, Courier imapd"
-echo "   command: RUNS=$RUNS SEED=$SEED MESSAGES=$MESSAGES bench/first_select.sh $*"
+echo "   command: RUNS=$RUNS SEED=$SEED MESSAGES=$MESSAGES${BASELINE:+ BASELINE=$BASELINE} bench/first_select.sh $*"
 machine_facts
 echo "   load average $(cut -d' ' -f1-3 /proc/loadavg)"
 MAP=$W/map
@@ -66,4 +67,5 @@ cat "$W/mail/inbox" >/dev/null # warm the page cache
 
 python3 "$SRC/bench/first_select.py" --work "$W" --mboxfs "$MBOXFS" --map "$MAP" \
 	--state0 "$W/state0" --empty-state "$W/empty-state" --native0 "$W/native0" \
-	--maildir u/Maildir --msgs "$MSGS" --bytes "$BYTES" --runs "$RUNS"
+	--maildir u/Maildir --msgs "$MSGS" --bytes "$BYTES" --runs "$RUNS" \
+	${BASELINE:+--baseline "$BASELINE"}
