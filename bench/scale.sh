@@ -28,8 +28,8 @@
 # BASELINE=<another mboxfs binary> (also timed, in turn with this one, rows base-*:
 # the before/after of a change in one run), KEEP=1
 # (keep the work dir), COLD=0 (skip the cold row), STRACE=1 / PERF=1 (after the
-# timed runs, one more --jobs 1 run under strace -c -f / perf record, summaries kept
-# in the work dir and printed).
+# timed runs, one more --jobs 1 run under strace -c -f / perf record, of the baseline
+# too when set; summaries kept in the work dir and printed).
 set -euo pipefail
 
 QUICK=0
@@ -143,7 +143,6 @@ for ((r = 1; r <= RUNS; r++)); do
 	index_fresh index-j2 "$MBOXFS" 2
 	cat_all
 done
-rm -rf "$W/states"
 
 echo
 echo "== warm: $BYTES bytes in ${#MBOXES[@]} mailboxes, $MESSAGES messages; median of $RUNS runs; MB = 10^6 bytes"
@@ -164,21 +163,30 @@ if [[ -n ${BASELINE:-} ]]; then
 fi
 
 # ---- profiles (optional) -------------------------------------------------------------
-if [[ ${STRACE:-0} == 1 ]]; then
-	rm -rf "$W/state" && mkdir "$W/state"
-	strace -c -f -o "$W/strace.txt" "$MBOXFS" index --jobs 1 --map "$W/map" --state "$W/state" >/dev/null
-	echo
-	echo "== strace -c -f of one index --jobs 1 (fresh state)"
-	head -n 25 "$W/strace.txt" || true
-fi
-if [[ ${PERF:-0} == 1 ]]; then
-	rm -rf "$W/state" && mkdir "$W/state"
-	perf record -q -g -o "$W/perf.data" "$MBOXFS" index --jobs 1 --map "$W/map" --state "$W/state" >/dev/null 2>&1
-	echo
-	echo "== perf report (no children) of one index --jobs 1 (fresh state)"
-	perf report -i "$W/perf.data" --no-children -g none --stdio 2>/dev/null >"$W/perf.txt" || true
-	grep -E '^ +[0-9]' "$W/perf.txt" | head -n 25 || true
-fi
+# in fresh state dirs as the timed runs, before anything is deleted (see index_fresh)
+profile() { # LABEL BINARY
+	local label=$1 bin=$2
+	if [[ ${STRACE:-0} == 1 ]]; then
+		nstate=$((nstate + 1)) && mkdir "$W/states/$nstate"
+		strace -c -f -o "$W/strace-$label.txt" "$bin" index --jobs 1 --map "$W/map" \
+			--state "$W/states/$nstate" >/dev/null
+		echo
+		echo "== strace -c -f of one index --jobs 1 ($label, fresh state)"
+		head -n 25 "$W/strace-$label.txt" || true
+	fi
+	if [[ ${PERF:-0} == 1 ]]; then
+		nstate=$((nstate + 1)) && mkdir "$W/states/$nstate"
+		perf record -q -o "$W/perf-$label.data" "$bin" index --jobs 1 --map "$W/map" \
+			--state "$W/states/$nstate" >/dev/null 2>&1
+		echo
+		echo "== perf report (no children) of one index --jobs 1 ($label, fresh state)"
+		perf report -i "$W/perf-$label.data" --no-children --stdio 2>/dev/null >"$W/perf-$label.txt" || true
+		grep -E '^ +[0-9]' "$W/perf-$label.txt" | head -n 25 || true
+	fi
+}
+[[ -n ${BASELINE:-} ]] && profile baseline "$BASELINE"
+profile this "$MBOXFS"
+rm -rf "$W/states"
 
 # ---- cold: one big mbox --------------------------------------------------------------
 if [[ ${COLD:-1} == 0 ]]; then

@@ -166,6 +166,9 @@ static int write_atomic(const char *dir, const char *path, const struct iovec *p
 
 /* ---- batches (store.h) ---- */
 
+/* Up to this many files, a commit fsyncs each one instead of syncfs(). */
+#define BATCH_FSYNC_MAX 8
+
 struct pending {
 	char *tmp, *path;
 	int phase; /* 0: UIDVALIDITY files, renamed in first; 1: indexes */
@@ -214,10 +217,26 @@ int mbx_batch_commit(struct mbx_batch *b)
 	if (!b->n)
 		return 0;
 	int saved = 0, dfd = open(b->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	/* one flush of the state filesystem makes every temp file durable at once
-	 * (an fsync per file costs a journal commit per file) */
-	if (dfd < 0 || syncfs(dfd) < 0)
+	if (dfd < 0)
 		goto fail;
+	if (b->n > BATCH_FSYNC_MAX) {
+		/* one flush of the state filesystem makes every temp file durable
+		 * at once (an fsync per file costs a disk flush per file) */
+		if (syncfs(dfd) < 0)
+			goto fail;
+	} else /* a few files: syncfs() would also flush what others wrote */
+		for (size_t i = 0; i < b->n; i++) {
+			int fd = open(b->p[i].tmp, O_RDONLY | O_CLOEXEC);
+			int r = fd < 0 ? -1 : fsync(fd);
+			if (r < 0) {
+				saved = errno;
+				if (fd >= 0)
+					close(fd);
+				errno = saved;
+				goto fail;
+			}
+			close(fd);
+		}
 	for (int phase = 0; phase < 2; phase++) {
 		int renamed = 0;
 		for (size_t i = 0; i < b->n; i++) {

@@ -79,12 +79,14 @@ int mbx_open_fd_readonly(struct mbx_file *f, int fd, const char *path, const cha
  *    once, as without a batch.
  *  - mbx_batch_commit() makes them durable and puts them in place: one
  *    syncfs() of the state directory's filesystem (instead of an fsync per
- *    file), then the renames, UIDVALIDITY files first, each group followed by
- *    an fsync of the directory. A crash at any point leaves every state file
- *    either old or new, never torn (at worst temp files "<name>.tmp.<tid>" stay
- *    behind). Returns 0, or -1 with errno: then no file whose rename had not
- *    happened is changed, and the caller must not count those mailboxes as
- *    indexed. The batch is empty again either way.
+ *    file; with 8 files or fewer, an fsync of each, since syncfs() also
+ *    flushes what other programs wrote), then the renames, UIDVALIDITY files
+ *    first, each group followed by an fsync of the directory. A crash at any
+ *    point leaves every state file either old or new, never torn (at worst
+ *    temp files "<name>.tmp.<tid>" stay behind). Returns 0, or -1 with errno:
+ *    then no file whose rename had not happened is changed, and the caller
+ *    must not count those mailboxes as indexed. The batch is empty again
+ *    either way.
  *  - A batch belongs to one thread at a time; a key must not appear twice in
  *    one batch (the second open would not see the first one's files).
  *  - mbx_batch_free() drops what was not committed (temp files unlinked).

@@ -699,35 +699,48 @@ static void batch_not_committed_changes_nothing(void **state)
 	mbx_close(&f);
 }
 
-/* store.h "Batches": many mailboxes, one commit; each is then reused. */
-static void batch_of_many_mailboxes(void **state)
+/* store.h "Batches": many mailboxes, one commit; each is then reused. With n
+ * mailboxes, two of every three any-stable: n indexes and 2n/3 .uidv files. */
+static void batch_of_mailboxes(const struct dirs *d, int n)
 {
-	struct dirs *d = *state;
 	struct mbx_file f;
-	char paths[3][160], keys[3][32];
+	char paths[12][160], keys[12][32];
 	const char *texts[3] = {MSG1, MSG1 MSG2,
 	                        FROM_A "X-IMAPbase: 1000 10\nX-UID: 4\n\nx\n\n" MSG3};
 	struct mbx_batch *b = mbx_batch_new(d->state);
 	assert_non_null(b);
-	for (int i = 0; i < 3; i++) {
+	for (int i = 0; i < n; i++) {
 		snprintf(paths[i], sizeof paths[i], "%s/box%d", d->mail, i);
 		snprintf(keys[i], sizeof keys[i], "user/box%d", i);
-		put(paths[i], texts[i]);
+		put(paths[i], texts[i % 3]);
 		open_batch_ok(&f, d, paths[i], keys[i], b);
 		assert_int_equal(f.how, MBX_OPEN_PARSED);
 		mbx_close(&f);
 	}
-	assert_int_equal(mbx_batch_files(b), 5); /* 3 indexes, 2 any-stable .uidv */
+	assert_int_equal(mbx_batch_files(b), (size_t)(n + n / 3 * 2));
 	assert_int_equal(mbx_batch_commit(b), 0);
 	assert_int_equal(count_files(d->state, ".tmp."), 0);
-	assert_int_equal(count_files(d->state, ".idx"), 3);
-	for (int i = 0; i < 3; i++) {
+	assert_int_equal(count_files(d->state, ".idx"), (size_t)n);
+	assert_int_equal(count_files(d->state, ".uidv"), (size_t)(n / 3 * 2));
+	for (int i = 0; i < n; i++) {
 		open_ok(&f, d, paths[i], keys[i]);
 		assert_int_equal(f.how, MBX_OPEN_INDEX_REUSED);
 		mbx_close(&f);
 		unlink(paths[i]);
 	}
 	mbx_batch_free(b);
+}
+
+/* a few files: fsynced one by one */
+static void batch_of_few_mailboxes(void **state)
+{
+	batch_of_mailboxes(*state, 3);
+}
+
+/* more than 8 files: one syncfs() */
+static void batch_of_many_mailboxes(void **state)
+{
+	batch_of_mailboxes(*state, 12);
 }
 
 /* store.h "Batches": a commit that cannot be made fails, and leaves the batch
@@ -775,6 +788,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(source_mbox_unchanged, setup, teardown),
 	    cmocka_unit_test_setup_teardown(batch_commit_puts_files_in_place, setup, teardown),
 	    cmocka_unit_test_setup_teardown(batch_not_committed_changes_nothing, setup, teardown),
+	    cmocka_unit_test_setup_teardown(batch_of_few_mailboxes, setup, teardown),
 	    cmocka_unit_test_setup_teardown(batch_of_many_mailboxes, setup, teardown),
 	    cmocka_unit_test_setup_teardown(batch_commit_failure_reported, setup, teardown),
 	};
