@@ -20,12 +20,6 @@ static const struct {
     {'F', MBX_FLAGGED, 0}, {'A', MBX_ANSWERED, 0}, {'T', MBX_DRAFT, 0},
 };
 
-int mbx_line_has_prefix(const char *line, size_t len, const char *prefix)
-{
-	size_t n = strlen(prefix);
-	return len >= n && memcmp(line, prefix, n) == 0;
-}
-
 int mbx_is_internal_header_name(const char *line, size_t len)
 {
 	size_t n = 0;

@@ -245,7 +245,7 @@ static int add_anomaly(struct src_list *l, enum src_anomaly_kind kind, const cha
 	return 0;
 }
 
-static int add_box(struct src_list *l, const char *uw_name, const char *path)
+static int add_box(struct src_list *l, const char *uw_name, const char *path, uint64_t size)
 {
 	struct src_mailbox *n = realloc(l->boxes, (l->nboxes + 1) * sizeof *n);
 	if (!n)
@@ -255,6 +255,7 @@ static int add_box(struct src_list *l, const char *uw_name, const char *path)
 	b->uw_name = strdup(uw_name);
 	b->path = strdup(path);
 	b->courier_name = NULL;
+	b->size = size;
 	if (!b->uw_name || !b->path) {
 		free(b->uw_name), free(b->path);
 		return -ENOMEM;
@@ -384,7 +385,7 @@ static void walk_entry(struct walk *w, int dfd, const char *name, const char *re
 		return;
 	}
 	close(fd);
-	if (add_box(w->list, sub, full) < 0)
+	if (add_box(w->list, sub, full, (uint64_t)st.st_size) < 0)
 		w->err = -ENOMEM;
 }
 
@@ -474,17 +475,21 @@ static int name_folders(struct src_list *l)
 int src_scan(const struct account *a, const struct src_rights *r, struct src_list *list)
 {
 	memset(list, 0, sizeof *list);
-	if (add_box(list, "INBOX", a->inbox) < 0)
+	if (add_box(list, "INBOX", a->inbox, 0) < 0)
 		return -ENOMEM;
 	const char *top = account_folders_dir(a);
-	if (!top)
-		return 0;
 	struct walk w = {.list = list, .top = top};
 	int ret = become(r);
 	if (ret < 0)
-		return ret;
+		return top ? ret : 0;
 	if (stat(a->inbox, &w.inbox) < 0)
 		w.inbox.st_nlink = 0;
+	else if (S_ISREG(w.inbox.st_mode))
+		list->boxes[0].size = (uint64_t)w.inbox.st_size;
+	if (!top) {
+		back(r);
+		return 0;
+	}
 	struct stat st;
 	int fd = open(top, O_RDONLY | O_DIRECTORY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 	if (fd < 0 || fstat(fd, &st) < 0) {

@@ -44,6 +44,7 @@
 #include "account_map.h"
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #define SRC_MAX_DEPTH 32 /* directory levels below the folder directory */
@@ -77,6 +78,7 @@ struct src_mailbox {
 	char *uw_name;      /* "INBOX", or the path below the folder directory */
 	char *courier_name; /* NULL for INBOX; else without "INBOX." and leading '.' */
 	char *path;         /* the file to open (with src_open_mbox) */
+	uint64_t size;      /* its size when listed, 0 if unknown: for scheduling only */
 };
 
 struct src_list {

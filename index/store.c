@@ -98,38 +98,40 @@ static char *slurp(const char *path, size_t *len)
 	return buf;
 }
 
-/* Writes path atomically and durably. Returns 0 or -1 with errno. */
-static int write_atomic(const char *dir, const char *path, const struct iovec *parts, int n)
+/* Writes the parts to a new file tmp, fsync()ed if sync. Returns 0, or -1
+ * with errno (tmp then removed). */
+static int write_temp(const char *tmp, const struct iovec *parts, int n, int sync)
 {
-	char tmp[4096];
-	snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)gettid());
+	struct iovec v[8];
+	if (n > 8) {
+		errno = EINVAL;
+		return -1;
+	}
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -1;
-	for (int i = 0; i < n; i++) {
-		const char *p = parts[i].iov_base;
-		size_t left = parts[i].iov_len;
-		while (left) {
-			ssize_t w = write(fd, p, left);
-			if (w < 0 && errno == EINTR)
-				continue;
-			if (w <= 0)
-				goto fail;
-			p += w, left -= (size_t)w;
+	memcpy(v, parts, (size_t)n * sizeof *v);
+	struct iovec *at = v;
+	while (n) { /* one system call for the whole file; a short write resumes */
+		ssize_t w = writev(fd, at, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			goto fail;
+		size_t done = (size_t)w;
+		for (; n && done >= at->iov_len; at++, n--)
+			done -= at->iov_len;
+		if (n) {
+			at->iov_base = (char *)at->iov_base + done;
+			at->iov_len -= done;
 		}
 	}
-	if (fsync(fd) < 0 || close(fd) < 0) {
-		fd = -1;
+	if (sync && fsync(fd) < 0)
 		goto fail;
-	}
+	int closed = close(fd);
 	fd = -1;
-	if (rename(tmp, path) < 0)
+	if (closed < 0)
 		goto fail;
-	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd >= 0) {
-		fsync(dfd);
-		close(dfd);
-	}
 	return 0;
 fail:;
 	int saved = errno;
@@ -138,6 +140,174 @@ fail:;
 	unlink(tmp);
 	errno = saved;
 	return -1;
+}
+
+/* Writes path atomically and durably on its own: temp file, fsync, rename,
+ * fsync of the directory. Returns 0 or -1 with errno. */
+static int write_atomic(const char *dir, const char *path, const struct iovec *parts, int n)
+{
+	char tmp[4096];
+	snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)gettid());
+	if (write_temp(tmp, parts, n, 1) < 0)
+		return -1;
+	if (rename(tmp, path) < 0) {
+		int saved = errno;
+		unlink(tmp);
+		errno = saved;
+		return -1;
+	}
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) {
+		fsync(dfd);
+		close(dfd);
+	}
+	return 0;
+}
+
+/* ---- batches (store.h) ---- */
+
+/* Up to this many files, a commit fsyncs each one instead of syncfs(). */
+#define BATCH_FSYNC_MAX 8
+
+struct pending {
+	char *tmp, *path;
+	int phase; /* 0: UIDVALIDITY files, renamed in first; 1: indexes */
+};
+
+struct mbx_batch {
+	char *dir;
+	struct pending *p;
+	size_t n, cap;
+	uint64_t bytes;
+};
+
+struct mbx_batch *mbx_batch_new(const char *state_dir)
+{
+	struct mbx_batch *b = calloc(1, sizeof *b);
+	if (b && !(b->dir = strdup(state_dir))) {
+		free(b);
+		b = NULL;
+	}
+	return b;
+}
+
+size_t mbx_batch_files(const struct mbx_batch *b)
+{
+	return b->n;
+}
+
+uint64_t mbx_batch_bytes(const struct mbx_batch *b)
+{
+	return b->bytes;
+}
+
+/* Forgets every pending file; unlinks the temp files not renamed. */
+static void batch_drop(struct mbx_batch *b)
+{
+	for (size_t i = 0; i < b->n; i++) {
+		if (b->p[i].tmp)
+			unlink(b->p[i].tmp);
+		free(b->p[i].tmp), free(b->p[i].path);
+	}
+	b->n = 0, b->bytes = 0;
+}
+
+int mbx_batch_commit(struct mbx_batch *b)
+{
+	if (!b->n)
+		return 0;
+	int saved = 0, dfd = open(b->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		goto fail;
+	if (b->n > BATCH_FSYNC_MAX) {
+		/* one flush of the state filesystem makes every temp file durable
+		 * at once (an fsync per file costs a disk flush per file) */
+		if (syncfs(dfd) < 0)
+			goto fail;
+	} else /* a few files: syncfs() would also flush what others wrote */
+		for (size_t i = 0; i < b->n; i++) {
+			int fd = open(b->p[i].tmp, O_RDONLY | O_CLOEXEC);
+			int r = fd < 0 ? -1 : fsync(fd);
+			if (r < 0) {
+				saved = errno;
+				if (fd >= 0)
+					close(fd);
+				errno = saved;
+				goto fail;
+			}
+			close(fd);
+		}
+	for (int phase = 0; phase < 2; phase++) {
+		int renamed = 0;
+		for (size_t i = 0; i < b->n; i++) {
+			struct pending *p = &b->p[i];
+			if (p->phase != phase)
+				continue;
+			if (rename(p->tmp, p->path) < 0)
+				goto fail;
+			free(p->tmp);
+			p->tmp = NULL;
+			renamed = 1;
+		}
+		/* the UIDVALIDITY files are in place before any index that serves
+		 * them, as mbx_open() without a batch orders them */
+		if (renamed && fsync(dfd) < 0)
+			goto fail;
+	}
+	close(dfd);
+	batch_drop(b);
+	return 0;
+fail:
+	saved = errno;
+	if (dfd >= 0)
+		close(dfd);
+	batch_drop(b);
+	errno = saved;
+	return -1;
+}
+
+void mbx_batch_free(struct mbx_batch *b)
+{
+	if (!b)
+		return;
+	batch_drop(b);
+	free(b->p);
+	free(b->dir);
+	free(b);
+}
+
+/* Writes path through b (temp file now, rename at the commit), or at once
+ * without b. Returns 0 or -1 with errno. */
+static int write_state(const char *dir, const char *path, const struct iovec *parts, int n,
+                       struct mbx_batch *b, int phase)
+{
+	if (!b)
+		return write_atomic(dir, path, parts, n);
+	if (b->n == b->cap) {
+		size_t cap = b->cap ? b->cap * 2 : 64;
+		struct pending *np = realloc(b->p, cap * sizeof *np);
+		if (!np)
+			return -1;
+		b->p = np, b->cap = cap;
+	}
+	struct pending *p = &b->p[b->n];
+	p->phase = phase;
+	p->path = strdup(path);
+	if (!p->path || asprintf(&p->tmp, "%s.tmp.%ld", path, (long)gettid()) < 0) {
+		free(p->path);
+		errno = ENOMEM;
+		return -1;
+	}
+	if (write_temp(p->tmp, parts, n, 0) < 0) {
+		int saved = errno;
+		free(p->tmp), free(p->path);
+		errno = saved;
+		return -1;
+	}
+	for (int i = 0; i < n; i++)
+		b->bytes += parts[i].iov_len;
+	b->n++;
+	return 0;
 }
 
 /* The most served bytes a message's ranges can give: its raw range minus
@@ -264,7 +434,7 @@ static int load_index(const char *path, const char *key, struct mbx_mailbox *mb,
 }
 
 static int save_index(const char *dir, const char *path, const char *key,
-                      const struct mbx_mailbox *mb, const struct identity *id)
+                      const struct mbx_mailbox *mb, const struct identity *id, struct mbx_batch *b)
 {
 	struct index_header h;
 	memset(&h, 0, sizeof h);
@@ -301,7 +471,7 @@ static int save_index(const char *dir, const char *path, const char *key,
 		XXH3_64bits_update(&st, parts[i].iov_base, parts[i].iov_len);
 	uint64_t sum = XXH3_64bits_digest(&st);
 	parts[6].iov_base = &sum;
-	return write_atomic(dir, path, parts, 7);
+	return write_state(dir, path, parts, 7, b, 1);
 }
 
 /* The UIDVALIDITY mboxfs chose for key (<key hash>.uidv), 0 if none. */
@@ -321,13 +491,13 @@ static uint32_t read_uidvalidity(const char *dir, const char *key)
 	return v <= UINT32_MAX ? (uint32_t)v : 0;
 }
 
-static int write_uidvalidity(const char *dir, const char *key, uint32_t v)
+static int write_uidvalidity(const char *dir, const char *key, uint32_t v, struct mbx_batch *b)
 {
 	char path[4096], line[32];
 	mbx_state_path(path, sizeof path, dir, key, "uidv");
 	int n = snprintf(line, sizeof line, "%u\n", v);
 	struct iovec part = {line, (size_t)n};
-	return write_atomic(dir, path, &part, 1);
+	return write_state(dir, path, &part, 1, b, 0);
 }
 
 /* The marker <key hash>.diverged says that some UIDs were kept across a
@@ -348,7 +518,7 @@ static int mark_diverged(const char *dir, const char *key)
  * (see mark_diverged), a new value for both rules, since the old UIDs cannot
  * be rebuilt and a UID must never name two messages. */
 static int own_uidvalidity(struct mbx_mailbox *mb, const char *dir, const char *key, int lost,
-                           uint32_t now, int readonly)
+                           uint32_t now, int readonly, struct mbx_batch *b)
 {
 	if (mb->rule == MBX_RULE_EXACT || mb->kind == MBX_KIND_NOT_MAILBOX)
 		return 0;
@@ -359,13 +529,14 @@ static int own_uidvalidity(struct mbx_mailbox *mb, const char *dir, const char *
 		lost = 0, now = 0;
 	if (lost && access(marker, F_OK) == 0) {
 		v = now > v ? now : v + 1;
-		if (write_uidvalidity(dir, key, v) < 0)
+		/* at once, never batched: the marker goes only once it is durable */
+		if (write_uidvalidity(dir, key, v, NULL) < 0)
 			return -1;
 		unlink(marker);
 	}
 	if (mb->rule == MBX_RULE_ANY_STABLE && !v && now) {
 		v = now;
-		if (write_uidvalidity(dir, key, v) < 0)
+		if (write_uidvalidity(dir, key, v, b) < 0)
 			return -1;
 	}
 	if (v)
@@ -482,7 +653,7 @@ static void read_source(void *arg)
 }
 
 static int open_fd(struct mbx_file *f, int fd, const char *path, const char *state_dir,
-                   const char *key, int readonly, char *err, size_t errlen);
+                   const char *key, int readonly, struct mbx_batch *b, char *err, size_t errlen);
 
 /* mbx_open() and mbx_open_readonly(): readonly never writes to state_dir. */
 static int open_indexed(struct mbx_file *f, const char *path, const char *state_dir,
@@ -498,13 +669,13 @@ static int open_indexed(struct mbx_file *f, const char *path, const char *state_
 		set_err(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
 	}
-	return open_fd(f, fd, path, state_dir, key, readonly, err, errlen);
+	return open_fd(f, fd, path, state_dir, key, readonly, NULL, err, errlen);
 }
 
-/* mbx_open_fd() and mbx_open_fd_readonly(): readonly never writes to
- * state_dir. */
+/* mbx_open_fd(), mbx_open_fd_readonly() and mbx_open_fd_batch(): readonly
+ * never writes to state_dir; b, when not NULL, takes the writes (store.h). */
 static int open_fd(struct mbx_file *f, int fd, const char *path, const char *state_dir,
-                   const char *key, int readonly, char *err, size_t errlen)
+                   const char *key, int readonly, struct mbx_batch *b, char *err, size_t errlen)
 {
 	struct stat st;
 	memset(f, 0, sizeof *f);
@@ -547,7 +718,7 @@ static int open_fd(struct mbx_file *f, int fd, const char *path, const char *sta
 		return 0;
 	const char *failed = r < 0 ? "parse" : NULL;
 	if (!failed && state_dir && f->how != MBX_OPEN_APPENDED &&
-	    own_uidvalidity(&f->mb, state_dir, key, !have_old, now, readonly) < 0)
+	    own_uidvalidity(&f->mb, state_dir, key, !have_old, now, readonly, b) < 0)
 		failed = "cannot record UIDVALIDITY";
 	if (!failed && f->how == MBX_OPEN_REBUILT && f->mb.rule != MBX_RULE_EXACT &&
 	    old.rule == f->mb.rule && old.uidvalidity == f->mb.uidvalidity) {
@@ -562,7 +733,7 @@ static int open_fd(struct mbx_file *f, int fd, const char *path, const char *sta
 		return -1;
 	}
 
-	if (state_dir && !readonly && save_index(state_dir, idx_path, key, &f->mb, &id) < 0) {
+	if (state_dir && !readonly && save_index(state_dir, idx_path, key, &f->mb, &id, b) < 0) {
 		set_err(err, errlen, "%s: cannot write index in %s: %s", path, state_dir,
 		        strerror(errno));
 		mbx_close(f);
@@ -574,13 +745,19 @@ static int open_fd(struct mbx_file *f, int fd, const char *path, const char *sta
 int mbx_open_fd(struct mbx_file *f, int fd, const char *path, const char *state_dir,
                 const char *key, char *err, size_t errlen)
 {
-	return open_fd(f, fd, path, state_dir, key, 0, err, errlen);
+	return open_fd(f, fd, path, state_dir, key, 0, NULL, err, errlen);
+}
+
+int mbx_open_fd_batch(struct mbx_file *f, int fd, const char *path, const char *state_dir,
+                      const char *key, struct mbx_batch *b, char *err, size_t errlen)
+{
+	return open_fd(f, fd, path, state_dir, key, 0, b, err, errlen);
 }
 
 int mbx_open_fd_readonly(struct mbx_file *f, int fd, const char *path, const char *state_dir,
                          const char *key, char *err, size_t errlen)
 {
-	return open_fd(f, fd, path, state_dir, key, 1, err, errlen);
+	return open_fd(f, fd, path, state_dir, key, 1, NULL, err, errlen);
 }
 
 int mbx_open(struct mbx_file *f, const char *path, const char *state_dir, const char *key,

@@ -18,8 +18,9 @@
  *    metadata) rather than ever give one UID to two messages.
 
  *  - Index files are versioned and checksummed and written atomically (temp file,
- *    fsync, rename, fsync of the directory). A corrupt, truncated, foreign or
- *    older index is ignored and rebuilt, never trusted.
+ *    fsync, rename, fsync of the directory; or syncfs for a whole batch, below).
+ *    A corrupt, truncated, foreign or older index is ignored and rebuilt, never
+ *    trusted.
  *  - With state_dir NULL nothing is read or written; any-stable UIDVALIDITY is 0.
  *  - mbx_open_readonly() gives the same view as mbx_open() but never writes to
  *    state_dir (`mboxfs verify`, next to a mount that owns it): an index that
@@ -68,6 +69,36 @@ int mbx_open_fd(struct mbx_file *f, int fd, const char *path, const char *state_
 /* mbx_open_fd() that writes nothing to state_dir. */
 int mbx_open_fd_readonly(struct mbx_file *f, int fd, const char *path, const char *state_dir,
                          const char *key, char *err, size_t errlen);
+
+/* Batches: index writes of many mailboxes made durable together.
+ *  - mbx_open_fd_batch() is mbx_open_fd() that leaves its writes to the state
+ *    directory (the index, and an any-stable UIDVALIDITY chosen for the first
+ *    time) in temp files next to their names, listed in b; the view it returns
+ *    is the same. Writes that must be durable before anything else (a new
+ *    UIDVALIDITY after a lost index, the .diverged marker) are still made at
+ *    once, as without a batch.
+ *  - mbx_batch_commit() makes them durable and puts them in place: one
+ *    syncfs() of the state directory's filesystem (instead of an fsync per
+ *    file; with 8 files or fewer, an fsync of each, since syncfs() also
+ *    flushes what other programs wrote), then the renames, UIDVALIDITY files
+ *    first, each group followed by an fsync of the directory. A crash at any
+ *    point leaves every state file either old or new, never torn (at worst
+ *    temp files "<name>.tmp.<tid>" stay behind). Returns 0, or -1 with errno:
+ *    then no file whose rename had not happened is changed, and the caller
+ *    must not count those mailboxes as indexed. The batch is empty again
+ *    either way.
+ *  - A batch belongs to one thread at a time; a key must not appear twice in
+ *    one batch (the second open would not see the first one's files).
+ *  - mbx_batch_free() drops what was not committed (temp files unlinked).
+ */
+struct mbx_batch;
+struct mbx_batch *mbx_batch_new(const char *state_dir); /* NULL: ENOMEM */
+int mbx_open_fd_batch(struct mbx_file *f, int fd, const char *path, const char *state_dir,
+                      const char *key, struct mbx_batch *b, char *err, size_t errlen);
+size_t mbx_batch_files(const struct mbx_batch *b);   /* pending files */
+uint64_t mbx_batch_bytes(const struct mbx_batch *b); /* their bytes */
+int mbx_batch_commit(struct mbx_batch *b);
+void mbx_batch_free(struct mbx_batch *b);
 
 void mbx_close(struct mbx_file *f);
 

@@ -13,6 +13,7 @@
 #include <getopt.h>
 #include <limits.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +39,7 @@ struct job {
 	char *courier; /* its Courier folder name, NULL for INBOX */
 	char *path;
 	char *key;
+	uint64_t listed; /* its size when listed: the biggest are started first */
 	/* results */
 	int failed;
 	char err[PATH_MAX + 128];
@@ -46,9 +48,18 @@ struct job {
 	enum mbx_open_how how;
 };
 
+/* Index files written per commit of a worker's batch (store.h): enough to
+ * make the one syncfs() cheap per file, few enough that a crash or a full
+ * disk costs little work. */
+#define BATCH_FILES 512
+#define BATCH_BYTES (64u << 20)
+
 struct work {
 	struct job *jobs;
-	size_t njobs, next, done;
+	size_t njobs;
+	size_t *order; /* job numbers, biggest mailbox first */
+	atomic_size_t next;
+	size_t done; /* under lock, with bytes_done */
 	uint64_t bytes_done;
 	const char *state;
 	pthread_mutex_t lock;
@@ -68,6 +79,7 @@ static int add_job(struct work *w, const struct account *a, const struct account
 	j->folder = strdup(box->uw_name);
 	j->courier = box->courier_name ? strdup(box->courier_name) : NULL;
 	j->path = strdup(box->path);
+	j->listed = box->size;
 	if (!j->folder || !j->path || (box->courier_name && !j->courier) ||
 	    asprintf(&j->key, "%s:%s", a->maildir, box->uw_name) < 0)
 		return -1;
@@ -75,21 +87,41 @@ static int add_job(struct work *w, const struct account *a, const struct account
 	return 0;
 }
 
+/* Commits b; when that fails, the mailboxes whose files were in it were not
+ * indexed after all. */
+static void commit(struct work *w, struct mbx_batch *b, struct job **in, size_t *n)
+{
+	if (mbx_batch_commit(b) < 0) {
+		int e = errno;
+		for (size_t i = 0; i < *n; i++) {
+			in[i]->failed = 1;
+			snprintf(in[i]->err, sizeof in[i]->err, "%s: cannot write index in %s: %s",
+			         in[i]->path, w->state, strerror(e));
+		}
+	}
+	*n = 0;
+}
+
 static void *worker(void *arg)
 {
 	struct work *w = arg;
+	/* without a batch (ENOMEM) every index is written on its own */
+	struct mbx_batch *b = mbx_batch_new(w->state);
+	struct job *in[BATCH_FILES]; /* the jobs with files in b */
+	size_t nin = 0;
 	for (;;) {
-		pthread_mutex_lock(&w->lock);
-		size_t i = w->next < w->njobs ? w->next++ : w->njobs;
-		pthread_mutex_unlock(&w->lock);
-		if (i == w->njobs)
-			return NULL;
-		struct job *j = &w->jobs[i];
+		size_t k = atomic_fetch_add(&w->next, 1);
+		if (k >= w->njobs)
+			break;
+		struct job *j = &w->jobs[w->order[k]];
 		struct mbx_file f;
+		size_t files = b ? mbx_batch_files(b) : 0;
 		/* the mbox with the account's rights, the index with ours */
 		int fd = src_open_mbox(&j->scan->rights, j->path, j->err, sizeof j->err);
-		if (fd < 0 ||
-		    mbx_open_fd(&f, fd, j->path, w->state, j->key, j->err, sizeof j->err) < 0) {
+		if (fd < 0 || (b ? mbx_open_fd_batch(&f, fd, j->path, w->state, j->key, b, j->err,
+		                                     sizeof j->err)
+		                 : mbx_open_fd(&f, fd, j->path, w->state, j->key, j->err,
+		                               sizeof j->err)) < 0) {
 			j->failed = 1;
 		} else {
 			j->bytes = f.size;
@@ -101,11 +133,72 @@ static void *worker(void *arg)
 			mbx_mailbox_init(&f.mb);
 			mbx_close(&f);
 		}
+		if (b && mbx_batch_files(b) > files) {
+			in[nin++] = j;
+			if (nin == BATCH_FILES || mbx_batch_files(b) >= BATCH_FILES ||
+			    mbx_batch_bytes(b) >= BATCH_BYTES)
+				commit(w, b, in, &nin);
+		}
 		pthread_mutex_lock(&w->lock);
 		w->done++;
 		w->bytes_done += j->bytes;
 		pthread_mutex_unlock(&w->lock);
 	}
+	if (b) {
+		commit(w, b, in, &nin);
+		mbx_batch_free(b);
+	}
+	return NULL;
+}
+
+/* The accounts to scan (source.h), by several threads: listing thousands of
+ * folder directories one after the other would leave all but one processor
+ * idle before the indexing starts. The results are reported in map order. */
+struct scanning {
+	const struct account_map *map;
+	struct account_scan *scans;
+	atomic_size_t next;
+};
+
+static void *scanner(void *arg)
+{
+	struct scanning *sc = arg;
+	for (size_t i; (i = atomic_fetch_add(&sc->next, 1)) < sc->map->naccounts;) {
+		const struct account *a = &sc->map->accounts[i];
+		struct account_scan *scan = &sc->scans[i];
+		src_rights_init(&scan->rights, a);
+		scan->failed = src_scan(a, &scan->rights, &scan->list);
+	}
+	return NULL;
+}
+
+static void scan_all(struct scanning *sc, long jobs)
+{
+	if ((size_t)jobs > sc->map->naccounts)
+		jobs = sc->map->naccounts ? (long)sc->map->naccounts : 1;
+	/* jobs threads in all, this one included (and doing it all if no other
+	 * could start) */
+	pthread_t *threads = calloc((size_t)jobs, sizeof *threads);
+	long started = 0;
+	for (; threads && started < jobs - 1; started++)
+		if (pthread_create(&threads[started], NULL, scanner, sc) != 0)
+			break;
+	scanner(sc);
+	for (long t = 0; t < started; t++)
+		pthread_join(threads[t], NULL);
+	free(threads);
+}
+
+/* Biggest first, so that no big mailbox starts last and keeps one worker
+ * busy while the others are idle; then in map order. */
+static const struct job *sort_jobs;
+static int biggest_first(const void *a, const void *b)
+{
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+	uint64_t sx = sort_jobs[x].listed, sy = sort_jobs[y].listed;
+	if (sx != sy)
+		return sx > sy ? -1 : 1;
+	return x < y ? -1 : x > y;
 }
 
 static void progress(struct work *w, int final)
@@ -273,14 +366,14 @@ int cmd_index(int argc, char **argv)
 		fprintf(stderr, "mboxfs index: out of memory\n");
 		return 1;
 	}
+	struct scanning sc = {.map = &map, .scans = scans};
+	scan_all(&sc, jobs);
 	for (size_t i = 0; i < map.naccounts; i++) {
 		const struct account *a = &map.accounts[i];
 		struct account_scan *scan = &scans[i];
-		src_rights_init(&scan->rights, a);
 		if (!a->has_owner) /* source.h: whose rights, once per account */
 			fprintf(stderr, "mboxfs index: %s: sources read with the rights of %s\n",
 			        a->maildir, scan->rights.who);
-		scan->failed = src_scan(a, &scan->rights, &scan->list);
 		if (scan->failed == -ENOMEM) {
 			fprintf(stderr, "mboxfs index: out of memory\n");
 			return 1;
@@ -298,6 +391,14 @@ int cmd_index(int argc, char **argv)
 	}
 	if ((size_t)jobs > w.njobs)
 		jobs = w.njobs ? (long)w.njobs : 1;
+	if (!(w.order = malloc((w.njobs ? w.njobs : 1) * sizeof *w.order))) {
+		fprintf(stderr, "mboxfs index: out of memory\n");
+		return 1;
+	}
+	for (size_t i = 0; i < w.njobs; i++)
+		w.order[i] = i;
+	sort_jobs = w.jobs;
+	qsort(w.order, w.njobs, sizeof *w.order, biggest_first);
 	pthread_t *threads = calloc((size_t)jobs, sizeof *threads);
 	long started = 0;
 	for (; threads && started < jobs; started++)
@@ -342,6 +443,7 @@ int cmd_index(int argc, char **argv)
 	if (json)
 		printf("\n]\n");
 	free(w.jobs);
+	free(w.order);
 	map_free(&map);
 	return status;
 }

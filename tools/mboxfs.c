@@ -34,6 +34,15 @@ int parse_jobs(const char *arg, const char *who, long *jobs)
 
 int main(int argc, char **argv)
 {
+	/* Without TZ, glibc's mktime() stat()s /etc/localtime on every call to see
+	 * whether it changed, and the parse asks it for every From_ line without a
+	 * zone (index/from_line.c): one system call per message. Naming the same
+	 * file in TZ reads the same rules once. A changed /etc/localtime is then
+	 * taken in at the next start only, which also keeps one process's dates
+	 * consistent. */
+	if (!getenv("TZ"))
+		setenv("TZ", ":/etc/localtime", 1);
+	tzset();
 	const char *self = strrchr(argv[0], '/');
 	if (!strcmp(self ? self + 1 : argv[0], "mount.mboxfs"))
 		return cmd_mount_helper(argc, argv);

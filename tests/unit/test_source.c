@@ -112,6 +112,30 @@ static void scan(struct tree *t, struct src_list *l)
 	src_rights_free(&r);
 }
 
+/* source.h: each mailbox comes with its size when listed (for scheduling);
+ * 0 where none is known (the INBOX is a FIFO here, never opened). */
+static void sizes_listed(void **state)
+{
+	struct tree *t = *state;
+	struct src_list l;
+	put(t, "inbox", "From a\n", 0600, 0);
+	put(t, "home/saved", "From b@x Wed Dec  2 05:53:22 1992\n", 0600, 0);
+	scan(t, &l);
+	assert_int_equal(l.nboxes, 2);
+	assert_int_equal(l.boxes[0].size, strlen("From a\n"));
+	assert_string_equal(l.boxes[1].uw_name, "saved");
+	assert_int_equal(l.boxes[1].size, strlen("From b@x Wed Dec  2 05:53:22 1992\n"));
+	src_list_free(&l);
+
+	char path[PATH_MAX];
+	snprintf(path, sizeof path, "%s/inbox", t->dir);
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(mkfifo(path, 0600), 0);
+	scan(t, &l);
+	assert_int_equal(l.boxes[0].size, 0);
+	src_list_free(&l);
+}
+
 /* ln -s . x; ln -s . y: each self-link is an anomaly, every real folder is
  * listed once, and the scan ends. */
 static void self_links(void **state)
@@ -341,6 +365,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(self_links, setup, teardown),
+	    cmocka_unit_test_setup_teardown(sizes_listed, setup, teardown),
 	    cmocka_unit_test_setup_teardown(not_regular, setup, teardown),
 	    cmocka_unit_test_setup_teardown(depth_limit, setup, teardown),
 	    cmocka_unit_test_setup_teardown(collisions, setup, teardown),

@@ -6,6 +6,7 @@
 #include "store.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <sys/stat.h>
@@ -481,7 +482,7 @@ static void any_stable_uidvalidity_is_stable(void **state)
 	open_ok(&f, d, d->mbox, KEY); /* reopen */
 	assert_int_equal(f.mb.uidvalidity, uidv);
 	mbx_close(&f);
-		append(d->mbox, MSG3); /* append */
+	append(d->mbox, MSG3); /* append */
 	open_ok(&f, d, d->mbox, KEY);
 	assert_int_equal(f.how, MBX_OPEN_APPENDED);
 	assert_int_equal(f.mb.uidvalidity, uidv);
@@ -498,14 +499,13 @@ static void any_stable_uidvalidity_is_stable(void **state)
 	assert_int_equal(f.how, MBX_OPEN_REBUILT);
 	assert_int_equal(f.mb.uidvalidity, uidv);
 	mbx_close(&f);
-		find_file(d->state, ".idx", idx, sizeof idx);
+	find_file(d->state, ".idx", idx, sizeof idx);
 	assert_int_equal(unlink(idx), 0); /* index lost after UID 4 was given to MSG2X */
 	open_ok(&f, d, d->mbox, KEY);
 	assert_int_equal(f.how, MBX_OPEN_PARSED);
 	assert_int_not_equal(f.mb.uidvalidity, uidv);
 	mbx_close(&f);
 }
-
 
 /* RFC 3501 2.3.1.1 via DESIGN.md "UIDs" (never reuse UIDs) and store.h ("losing or
  * corrupting an index never changes" UIDVALIDITY; "new messages get UIDs above every
@@ -595,6 +595,179 @@ static void source_mbox_unchanged(void **state)
 	assert_int_equal(after.st_mode, before.st_mode);
 }
 
+/* How many files in dir have part in their name. */
+static size_t count_files(const char *dir, const char *part)
+{
+	DIR *dd = opendir(dir);
+	struct dirent *e;
+	size_t n = 0;
+	assert_non_null(dd);
+	while ((e = readdir(dd)))
+		if (e->d_name[0] != '.' && strstr(e->d_name, part))
+			n++;
+	closedir(dd);
+	return n;
+}
+
+static void open_batch_ok(struct mbx_file *f, const struct dirs *d, const char *path,
+                          const char *key, struct mbx_batch *b)
+{
+	char err[512] = "";
+	int fd = open(path, O_RDONLY);
+	assert_true(fd >= 0);
+	if (mbx_open_fd_batch(f, fd, path, d->state, key, b, err, sizeof err) != 0)
+		fail_msg("mbx_open_fd_batch: %s", err);
+}
+
+/* store.h "Batches": the view is mbx_open()'s; the index and the first
+ * any-stable UIDVALIDITY are only temp files until the commit, which puts
+ * them in place; a later open reuses them. */
+static void batch_commit_puts_files_in_place(void **state)
+{
+	struct dirs *d = *state;
+	struct mbx_file f, g;
+	char idx[512], uidv[512];
+	put(d->mbox, MSG1 MSG2 MSG3);
+	struct mbx_batch *b = mbx_batch_new(d->state);
+	assert_non_null(b);
+	open_batch_ok(&f, d, d->mbox, KEY, b);
+	assert_int_equal(f.how, MBX_OPEN_PARSED);
+	assert_int_equal(f.mb.rule, MBX_RULE_ANY_STABLE);
+	assert_int_not_equal(f.mb.uidvalidity, 0);
+	static const uint32_t uids[] = {1, 2, 3};
+	assert_uids(&f, uids, 3);
+	assert_like_fresh_parse(&f);
+	assert_int_equal(mbx_batch_files(b), 2); /* the index and the .uidv */
+	assert_true(mbx_batch_bytes(b) > 0);
+	find_file(d->state, ".idx", idx, sizeof idx);
+	find_file(d->state, ".uidv", uidv, sizeof uidv);
+	assert_string_equal(idx, ""); /* nothing in place before the commit */
+	assert_string_equal(uidv, "");
+	assert_int_equal(count_files(d->state, ".tmp."), 2);
+
+	assert_int_equal(mbx_batch_commit(b), 0);
+	assert_int_equal(mbx_batch_files(b), 0);
+	assert_int_equal(count_files(d->state, ".tmp."), 0);
+	find_file(d->state, ".idx", idx, sizeof idx);
+	find_file(d->state, ".uidv", uidv, sizeof uidv);
+	assert_true(idx[0] != '\0');
+	assert_true(uidv[0] != '\0');
+	open_ok(&g, d, d->mbox, KEY);
+	assert_int_equal(g.how, MBX_OPEN_INDEX_REUSED);
+	assert_int_equal(g.mb.uidvalidity, f.mb.uidvalidity);
+	assert_int_equal(g.mb.nmsgs, f.mb.nmsgs);
+	assert_memory_equal(g.mb.msgs, f.mb.msgs, f.mb.nmsgs * sizeof *f.mb.msgs);
+	mbx_close(&g);
+	mbx_close(&f);
+	mbx_batch_free(b);
+}
+
+/* store.h "Batches": what was not committed changes nothing (the old index
+ * stays byte for byte, the temp files go); the next open does the work again. */
+static void batch_not_committed_changes_nothing(void **state)
+{
+	struct dirs *d = *state;
+	struct mbx_file f;
+	char idx[512];
+	size_t before_len, after_len;
+	put(d->mbox, MSG1 MSG2);
+	open_ok(&f, d, d->mbox, KEY);
+	mbx_close(&f);
+	find_file(d->state, ".idx", idx, sizeof idx);
+	char *before = slurp(idx, &before_len);
+
+	append(d->mbox, MSG3);
+	struct mbx_batch *b = mbx_batch_new(d->state);
+	assert_non_null(b);
+	open_batch_ok(&f, d, d->mbox, KEY, b);
+	assert_int_equal(f.how, MBX_OPEN_APPENDED);
+	assert_int_equal(f.mb.nmsgs, 3);
+	mbx_close(&f);
+	assert_int_equal(mbx_batch_files(b), 1);
+	mbx_batch_free(b); /* dropped, as a crash before the commit would */
+
+	assert_int_equal(count_files(d->state, ".tmp."), 0);
+	char *after = slurp(idx, &after_len);
+	assert_int_equal(after_len, before_len);
+	assert_memory_equal(after, before, before_len);
+	free(before);
+	free(after);
+	open_ok(&f, d, d->mbox, KEY);
+	assert_int_equal(f.how, MBX_OPEN_APPENDED);
+	static const uint32_t uids[] = {1, 2, 3};
+	assert_uids(&f, uids, 3);
+	mbx_close(&f);
+}
+
+/* store.h "Batches": many mailboxes, one commit; each is then reused. With n
+ * mailboxes, two of every three any-stable: n indexes and 2n/3 .uidv files. */
+static void batch_of_mailboxes(const struct dirs *d, int n)
+{
+	struct mbx_file f;
+	char paths[12][160], keys[12][32];
+	const char *texts[3] = {MSG1, MSG1 MSG2,
+	                        FROM_A "X-IMAPbase: 1000 10\nX-UID: 4\n\nx\n\n" MSG3};
+	struct mbx_batch *b = mbx_batch_new(d->state);
+	assert_non_null(b);
+	for (int i = 0; i < n; i++) {
+		snprintf(paths[i], sizeof paths[i], "%s/box%d", d->mail, i);
+		snprintf(keys[i], sizeof keys[i], "user/box%d", i);
+		put(paths[i], texts[i % 3]);
+		open_batch_ok(&f, d, paths[i], keys[i], b);
+		assert_int_equal(f.how, MBX_OPEN_PARSED);
+		mbx_close(&f);
+	}
+	assert_int_equal(mbx_batch_files(b), (size_t)(n + n / 3 * 2));
+	assert_int_equal(mbx_batch_commit(b), 0);
+	assert_int_equal(count_files(d->state, ".tmp."), 0);
+	assert_int_equal(count_files(d->state, ".idx"), (size_t)n);
+	assert_int_equal(count_files(d->state, ".uidv"), (size_t)(n / 3 * 2));
+	for (int i = 0; i < n; i++) {
+		open_ok(&f, d, paths[i], keys[i]);
+		assert_int_equal(f.how, MBX_OPEN_INDEX_REUSED);
+		mbx_close(&f);
+		unlink(paths[i]);
+	}
+	mbx_batch_free(b);
+}
+
+/* a few files: fsynced one by one */
+static void batch_of_few_mailboxes(void **state)
+{
+	batch_of_mailboxes(*state, 3);
+}
+
+/* more than 8 files: one syncfs() */
+static void batch_of_many_mailboxes(void **state)
+{
+	batch_of_mailboxes(*state, 12);
+}
+
+/* store.h "Batches": a commit that cannot be made fails, and leaves the batch
+ * empty (here the state directory went away under it). */
+static void batch_commit_failure_reported(void **state)
+{
+	struct dirs *d = *state;
+	struct mbx_file f;
+	put(d->mbox, MSG1 MSG2);
+	struct mbx_batch *b = mbx_batch_new(d->state);
+	assert_non_null(b);
+	open_batch_ok(&f, d, d->mbox, KEY, b);
+	mbx_close(&f);
+	char moved[80];
+	snprintf(moved, sizeof moved, "%s.moved", d->state);
+	assert_int_equal(rename(d->state, moved), 0);
+	errno = 0;
+	assert_int_equal(mbx_batch_commit(b), -1);
+	assert_int_equal(errno, ENOENT);
+	assert_int_equal(mbx_batch_files(b), 0);
+	mbx_batch_free(b);
+	char idx[512];
+	find_file(moved, ".idx", idx, sizeof idx);
+	assert_string_equal(idx, ""); /* nothing put in place */
+	assert_int_equal(rename(moved, d->state), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -613,6 +786,11 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(no_state_dir, setup, teardown),
 	    cmocka_unit_test_setup_teardown(missing_mbox_reported, setup, teardown),
 	    cmocka_unit_test_setup_teardown(source_mbox_unchanged, setup, teardown),
+	    cmocka_unit_test_setup_teardown(batch_commit_puts_files_in_place, setup, teardown),
+	    cmocka_unit_test_setup_teardown(batch_not_committed_changes_nothing, setup, teardown),
+	    cmocka_unit_test_setup_teardown(batch_of_few_mailboxes, setup, teardown),
+	    cmocka_unit_test_setup_teardown(batch_of_many_mailboxes, setup, teardown),
+	    cmocka_unit_test_setup_teardown(batch_commit_failure_reported, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# bench/first_select.sh — first SELECT of a mailbox the daemon has never indexed, against
+# an indexed one and a native maildir, with Courier's imapd (issue 12).
+#
+#   bench/first_select.sh [--quick]
+#
+# Generates (bench/gen_mbox --slim --attach 0, deterministic) an INBOX of MESSAGES
+# messages (default 400, about 340 KB: a mailbox of the size most of bench/scale.sh's
+# are) in a temp dir under $BENCH_DIR (default /var/tmp: Courier refuses a maildir below
+# a sticky dir such as /tmp), indexes it into a state dir and materializes it
+# (materialize --offline) into a plain maildir, untimed, and runs bench/first_select.py:
+# RUNS times (default 9) in turn, a fresh mount with an empty state dir, a fresh mount
+# with a copy of the indexed state dir, a copy of the native maildir; each time imapd
+# is started and its SELECT INBOX timed. --quick: RUNS=3 unless set.
+#
+# Needs root, /dev/fuse, fusermount3 and Courier's /usr/bin/imapd (exit 77, a skip for
+# meson, without them). Binaries: $MBOXFS and $GEN_MBOX, else built in $BUILD_DIR (see
+# lib.sh). Environment: BENCH_DIR, BUILD_DIR, RUNS, SEED, MESSAGES, KEEP=1,
+# BASELINE=<another mboxfs binary> (its never-indexed and indexed rows too, in turn).
+set -euo pipefail
+
+case ${1:-} in
+--quick) RUNS=${RUNS:-3} ;;
+"") ;;
+*) echo "usage: bench/first_select.sh [--quick]" >&2; exit 2 ;;
+esac
+RUNS=${RUNS:-9}
+SEED=${SEED:-1}
+MESSAGES=${MESSAGES:-400}
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+missing=()
+((EUID == 0)) || missing+=(root)
+[[ -c /dev/fuse ]] || missing+=(/dev/fuse)
+command -v fusermount3 >/dev/null || missing+=(fusermount3)
+[[ -x /usr/bin/imapd ]] || missing+=("/usr/bin/imapd (courier-imap)")
+if ((${#missing[@]})); then
+	echo "SKIP: first_select.sh needs ${missing[*]}"
+	exit 77
+fi
+bench_binaries
+
+bench_workdir mboxfs-first-select /var/tmp
+cleanup() {
+	if awk -v w="$W/" 'index($2, w) == 1 {f = 1} END {exit !f}' /proc/mounts; then
+		echo "first_select.sh: something below $W is still mounted; $W left in place" >&2
+		return
+	fi
+	if [[ ${KEEP:-0} != 1 ]]; then rm -rf "$W"; else echo "kept $W"; fi
+}
+trap cleanup EXIT
+mkdir -p "$W/mail/folders" "$W/state0" "$W/empty-state" "$W/native-state" "$W/native0"
+
+echo "== first SELECT: never-indexed mailbox vs indexed vs native, Courier imapd"
+echo "   command: RUNS=$RUNS SEED=$SEED MESSAGES=$MESSAGES${BASELINE:+ BASELINE=$BASELINE} bench/first_select.sh $*"
+machine_facts
+echo "   load average $(cut -d' ' -f1-3 /proc/loadavg)"
+MAP=$W/map
+echo "u/Maildir inbox=$W/mail/inbox folders=$W/mail/folders" >"$MAP"
+generate "$W/mail/inbox" --messages "$MESSAGES" --slim --attach 0 --seed "$SEED"
+out=$("$MBOXFS" index --map "$MAP" --state "$W/state0" --source-tz UTC)
+[[ $out == *"INBOX: $MSGS messages"* ]] || die "mboxfs index: unexpected: $out"
+"$MBOXFS" materialize --offline --map "$MAP" --state "$W/native-state" --source-tz UTC --quiet \
+	"$W/native0" >/dev/null
+cat "$W/mail/inbox" >/dev/null # warm the page cache
+
+python3 "$SRC/bench/first_select.py" --work "$W" --mboxfs "$MBOXFS" --map "$MAP" \
+	--state0 "$W/state0" --empty-state "$W/empty-state" --native0 "$W/native0" \
+	--maildir u/Maildir --msgs "$MSGS" --bytes "$BYTES" --runs "$RUNS" \
+	${BASELINE:+--baseline "$BASELINE"}
