@@ -17,8 +17,9 @@
 #            wrote into a fresh directory, then one `sync`
 # Every time includes its final `sync`. Prints the median and min of each, the ratio of
 # the medians to cp, the median of the per-round ratios (a noisy machine moves both sides
-# of a round together) and the ratio of the minimums (each side's least disturbed run). Checked untimed after every run: the number of files and
-# sizes of the files of the tree equal those of the first run, no temporary file is left.
+# of a round together) and the ratio of the minimums (each side's least disturbed run).
+# Checked untimed after every run: the number of files and sizes of the files of the
+# tree equal those of the first run, no temporary file is left.
 # Nothing is deleted before the end: outputs are renamed aside (see convert.sh: ext4
 # without a journal creates files slowly right after many were freed); this needs about
 # RUNS * (number of variants) * SIZE_MB of disk.
