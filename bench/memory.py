@@ -16,6 +16,7 @@ what it started, by PID, and unmounts only its own mount points.
 import argparse
 import hashlib
 import os
+import subprocess
 import sys
 import time
 
@@ -170,6 +171,8 @@ def main():
                 settle(pid)
                 anon, rss = memory(pid)
                 samples[kind].append((anon, rss))
+                if os.environ.get("MEMORY_PROBE"):  # e.g. malloc_info through gdb
+                    subprocess.run([os.environ["MEMORY_PROBE"], str(pid), str(r + 1), kind])
                 courier.log(f"   round {r + 1:2} [{kind:14}] {time.time() - t:5.1f} s: Anonymous "
                             f"{anon / 1024:8.0f} KiB = {anon / cfg.msgs:6.1f} B/message, RssAnon "
                             f"{rss / 1024:8.0f} KiB")

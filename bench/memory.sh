@@ -31,7 +31,9 @@
 # 77, a skip for meson, without them). Binaries: $MBOXFS and $GEN_MBOX, else built in
 # $BUILD_DIR (see lib.sh). Environment: BENCH_DIR, BUILD_DIR, SEED, ACCOUNTS, INBOX_MSGS,
 # ATTACH, SESSIONS, KEEP=1 (keep the work dir), MBOXFS_ENV (VAR=VALUE ... for the mboxfs
-# daemon only, e.g. MALLOC_ARENA_MAX=1, to compare allocator settings).
+# daemon only, e.g. MALLOC_ARENA_MAX=1, to compare allocator settings), MEMORY_PROBE (a
+# command run as "MEMORY_PROBE PID ROUND SETUP" after each round's sample, e.g. to dump
+# the daemon's malloc_info through gdb).
 set -euo pipefail
 
 QUICK=0
@@ -120,6 +122,10 @@ cc -O2 -o "$W/passthrough_ll" "$PT_SRC" $(pkg-config --cflags --libs fuse3)
 echo "   mboxfs: mboxfs mount --map MAP --state COPY_OF_STATE --upper EMPTY_DIR --source-tz UTC --foreground MNT"
 echo "   passthrough_ll: $PT_SRC, cc -O2, passthrough_ll -f -o source=COPY_OF_NATIVE MNT (its defaults)"
 
+# passthrough_ll keeps an O_PATH fd per file the kernel knows (every message here): its
+# fd limit is ours, as high as the kernel allows (mboxfs raises its own the same way)
+ulimit -Hn "$(cat /proc/sys/fs/nr_open)" 2>/dev/null || true
+ulimit -Sn "$(ulimit -Hn)"
 python3 "$SRC/bench/memory.py" --work "$W" --mboxfs "$MBOXFS" --passthrough "$W/passthrough_ll" \
 	--map "$MAP" --state0 "$W/state0" --native0 "$W/native0" --accounts "$ACCOUNTS" \
 	--msgs "$total" --sessions "$SESSIONS" --mboxfs-env "${MBOXFS_ENV:-}"
