@@ -20,7 +20,9 @@
 # (pre-authenticated over a pipe, as bench/courier.py and the e2e tests run it): LIST,
 # then for every folder SELECT, UID FETCH 1:* (FLAGS RFC822.SIZE INTERNALDATE ENVELOPE),
 # BODY.PEEK[] of every 40th message, and in INBOX a STORE +FLAGS (\Flagged) and its
-# -FLAGS on one message. After each round it reads the daemon's /proc/PID/smaps_rollup
+# -FLAGS on one message; after each session the kernel is made to forget its dentries and
+# inodes (echo 2 > /proc/sys/vm/drop_caches: passthrough_ll needs an fd per inode the
+# kernel knows, and the hard fd limit here is 20000). After each round it reads the daemon's /proc/PID/smaps_rollup
 # (Anonymous) and /proc/PID/status (RssAnon) and prints bytes per served message (all
 # messages of all folders), the same above the daemon's own figure right after mount,
 # and the growth from round 1 to round SESSIONS. --quick: 2 accounts of 800 messages,
@@ -122,9 +124,8 @@ cc -O2 -o "$W/passthrough_ll" "$PT_SRC" $(pkg-config --cflags --libs fuse3)
 echo "   mboxfs: mboxfs mount --map MAP --state COPY_OF_STATE --upper EMPTY_DIR --source-tz UTC --foreground MNT"
 echo "   passthrough_ll: $PT_SRC, cc -O2, passthrough_ll -f -o source=COPY_OF_NATIVE MNT (its defaults)"
 
-# passthrough_ll keeps an O_PATH fd per file the kernel knows (every message here): its
-# fd limit is ours, as high as the kernel allows (mboxfs raises its own the same way)
-ulimit -Hn "$(cat /proc/sys/fs/nr_open)" 2>/dev/null || true
+# passthrough_ll keeps an O_PATH fd per file the kernel knows: its fd limit as high as
+# we may (memory.py also makes the kernel forget dentries after every session)
 ulimit -Sn "$(ulimit -Hn)"
 python3 "$SRC/bench/memory.py" --work "$W" --mboxfs "$MBOXFS" --passthrough "$W/passthrough_ll" \
 	--map "$MAP" --state0 "$W/state0" --native0 "$W/native0" --accounts "$ACCOUNTS" \
