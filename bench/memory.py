@@ -192,10 +192,12 @@ def main():
                             f"{anon / 1024:8.0f} KiB = {anon / cfg.msgs:6.1f} B/message, RssAnon "
                             f"{rss / 1024:8.0f} KiB")
     finally:
-        for s in setups.values():
-            s.stop()
-        for g in courier.GAM_SERVERS.values():
-            g.stop()
+        try:
+            for s in setups.values():
+                s.stop()
+        finally:  # our gam_servers also when a daemon did not stop well
+            for g in courier.GAM_SERVERS.values():
+                g.stop()
 
     n = cfg.msgs
     log = courier.log
