@@ -192,12 +192,16 @@ def main():
                             f"{anon / 1024:8.0f} KiB = {anon / cfg.msgs:6.1f} B/message, RssAnon "
                             f"{rss / 1024:8.0f} KiB")
     finally:
-        try:
-            for s in setups.values():
+        errors = []
+        for s in setups.values():  # each one, also when another did not stop well
+            try:
                 s.stop()
-        finally:  # our gam_servers also when a daemon did not stop well
-            for g in courier.GAM_SERVERS.values():
-                g.stop()
+            except RuntimeError as e:
+                errors.append(e)
+        for g in courier.GAM_SERVERS.values():
+            g.stop()
+        if errors:
+            raise errors[0]
 
     n = cfg.msgs
     log = courier.log
