@@ -22,12 +22,13 @@
 # BODY.PEEK[] of every 40th message, and in INBOX a STORE +FLAGS (\Flagged) and its
 # -FLAGS on one message; after each session the kernel is made to forget its dentries and
 # inodes (echo 2 > /proc/sys/vm/drop_caches: passthrough_ll needs an fd per inode the
-# kernel knows, and the hard fd limit here is 20000). After each round it reads the daemon's /proc/PID/smaps_rollup
-# (Anonymous) and /proc/PID/status (RssAnon) and prints bytes per served message (all
-# messages of all folders), the same above the daemon's own figure right after mount,
-# and the growth from round 1 to round SESSIONS. --quick: 2 accounts of 800 messages,
-# 4 rounds, to check the harness in about a minute. The full run takes about 15 minutes
-# here.
+# kernel knows, and the hard fd limit here is 20000). After each round it reads the
+# daemon's /proc/PID/smaps_rollup (Anonymous) and /proc/PID/status (RssAnon) and prints
+# bytes per served message (all messages of all folders), the same above the daemon's
+# own figure right after mount, the growth from round 1 to round SESSIONS, and the
+# growth per message while accounts 2..ACCOUNTS were first served (round 1). --quick:
+# 2 accounts of 800 messages, 4 rounds, to check the harness in about a minute. The
+# full run takes about 6 minutes here.
 #
 # Needs root, /dev/fuse, fusermount3, Courier's /usr/bin/imapd, cc and libfuse3-dev (exit
 # 77, a skip for meson, without them). Binaries: $MBOXFS and $GEN_MBOX, else built in
