@@ -61,11 +61,11 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 	/* the kernel opens and closes files without asking: old messages and
 	 * control snapshots never change, real files are read and written
 	 * through one fd per file (ops_file.c). O_TRUNC must then come as a
-	 * SETATTR, which an "atomic" O_TRUNC at open would skip. */
-	if (conn->capable & FUSE_CAP_NO_OPEN_SUPPORT) {
+	 * SETATTR, which an "atomic" O_TRUNC at open would skip (also where
+	 * opens are answered: they open nothing). */
+	if (conn->capable & FUSE_CAP_NO_OPEN_SUPPORT)
 		fs.no_open = 1;
-		conn->want &= ~(unsigned)FUSE_CAP_ATOMIC_O_TRUNC;
-	}
+	conn->want &= ~(unsigned)FUSE_CAP_ATOMIC_O_TRUNC;
 	/* every listing with attributes, not only when the kernel guesses that
 	 * lookups will follow: Courier opens every message it lists, and a
 	 * lookup per message costs a request each */

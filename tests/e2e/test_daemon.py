@@ -92,6 +92,29 @@ def main():
         os.unlink(scratch)
         os.unlink(os.path.join(tmp, "courier.lock"))
         results.check("link() in tmp/ gives st_nlink 2", [] if nlink == 2 else [f"nlink {nlink}"])
+
+        # real files are written through one fd per file, whatever each open asked
+        # (the kernel opens them without asking the daemon): O_TRUNC, O_APPEND and
+        # a read-only open must still mean what they mean
+        real = os.path.join(tmp, "1.M2P2.host")
+        with open(real, "w") as f:
+            f.write("first line that is long\n")
+        with open(real, "a") as f:
+            f.write("appended\n")
+        seen = [open(real).read()]
+        with open(real, "w") as f:  # O_TRUNC
+            f.write("short\n")
+        seen.append(open(real).read())
+        try:
+            with open(real, "rb") as f:
+                os.write(f.fileno(), b"x")
+            seen.append("written through a read-only fd")
+        except OSError:
+            pass
+        os.unlink(real)
+        results.check("a real file: O_APPEND, O_TRUNC and O_RDONLY opens behave",
+                      [] if seen == ["first line that is long\nappended\n", "short\n"]
+                      else [repr(seen)])
         db = os.path.join(mnt, "alice/Maildir/courierimapuiddb")
         virtual = open(db).read()
         with open(os.path.join(tmp, "uiddb.new"), "w") as f:
