@@ -155,6 +155,10 @@ struct fs {
 
 extern struct fs fs;
 
+/* malloc_tune.c: glibc's malloc set for a long-running daemon; runs the
+ * program again (exec) to do so: call it first, before anything is opened. */
+void fs_malloc_tune(void);
+
 /* fs_main.c: loads the map, locks the state directory, opens the upper tree
  * (cfg->upper_dir, else cfg->mountpoint); errors go to stderr after who. */
 int fs_setup(const struct fs_config *cfg, const char *who);

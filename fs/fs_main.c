@@ -246,6 +246,7 @@ static int start_terminator(void)
 
 int fs_main(const struct fs_config *cfg)
 {
+	fs_malloc_tune();
 	if (fs_setup(cfg, "mboxfs mount") < 0)
 		return 1;
 	char opts[4096];
