@@ -160,7 +160,7 @@ void folder_refresh(struct folder *f, struct name_list *stale)
 	if (gone) {
 		diverge(f, strerror(errno));
 		add_unreadable(f, 0, stale);
-	} else if (!same_file(&st, &f->source)) {
+	} else if (changed) {
 		struct mbx_file now;
 		char err[4096], why[128];
 		const char *reason = NULL;
