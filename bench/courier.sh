@@ -47,34 +47,15 @@ ATTACH=${ATTACH:-102}
 BIG_MB=${BIG_MB:-100}
 COUNTS=${COUNTS:-1}
 WRITES=${WRITES:-1}
-PT_SRC=/usr/share/doc/libfuse3-dev/examples/passthrough_ll.c
 # shellcheck source=bench/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-missing=()
-((EUID == 0)) || missing+=(root)
-[[ -c /dev/fuse ]] || missing+=(/dev/fuse)
-command -v fusermount3 >/dev/null || missing+=(fusermount3)
-[[ -x /usr/bin/imapd ]] || missing+=("/usr/bin/imapd (courier-imap)")
-command -v cc >/dev/null || missing+=(cc)
-[[ -f $PT_SRC ]] && pkg-config --exists fuse3 || missing+=("$PT_SRC (libfuse3-dev)")
-if ((${#missing[@]})); then
-	echo "SKIP: courier.sh needs ${missing[*]}"
-	exit 77
-fi
+need_mount_tools pt
 
 bench_binaries
 
 bench_workdir mboxfs-courier /var/tmp
-# rm -rf only once nothing below $W is mounted (courier.py unmounts what it mounted)
-cleanup() {
-	if awk -v w="$W/" 'index($2, w) == 1 {f = 1} END {exit !f}' /proc/mounts; then
-		echo "courier.sh: something below $W is still mounted; $W left in place" >&2
-		return
-	fi
-	if [[ ${KEEP:-0} != 1 ]]; then rm -rf "$W"; else echo "kept $W"; fi
-}
-trap cleanup EXIT
+remove_workdir_on_exit
 mkdir -p "$W/mail/folders" "$W/state0" "$W/native-state" "$W/native0"
 
 commit=$(git -C "$SRC" rev-parse --short HEAD 2>/dev/null || echo unknown)

@@ -30,26 +30,11 @@ MESSAGES=${MESSAGES:-400}
 # shellcheck source=bench/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-missing=()
-((EUID == 0)) || missing+=(root)
-[[ -c /dev/fuse ]] || missing+=(/dev/fuse)
-command -v fusermount3 >/dev/null || missing+=(fusermount3)
-[[ -x /usr/bin/imapd ]] || missing+=("/usr/bin/imapd (courier-imap)")
-if ((${#missing[@]})); then
-	echo "SKIP: first_select.sh needs ${missing[*]}"
-	exit 77
-fi
+need_mount_tools
 bench_binaries
 
 bench_workdir mboxfs-first-select /var/tmp
-cleanup() {
-	if awk -v w="$W/" 'index($2, w) == 1 {f = 1} END {exit !f}' /proc/mounts; then
-		echo "first_select.sh: something below $W is still mounted; $W left in place" >&2
-		return
-	fi
-	if [[ ${KEEP:-0} != 1 ]]; then rm -rf "$W"; else echo "kept $W"; fi
-}
-trap cleanup EXIT
+remove_workdir_on_exit
 mkdir -p "$W/mail/folders" "$W/state0" "$W/empty-state" "$W/native-state" "$W/native0"
 
 echo "== first SELECT: never-indexed mailbox vs indexed vs native, Courier imapd"

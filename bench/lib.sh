@@ -1,4 +1,4 @@
-# bench/lib.sh — what the bench/ drivers (run.sh, convert.sh, courier.sh) share.
+# bench/lib.sh — what the bench/ drivers share.
 # Sourced, never run. Contract:
 #   SRC, BUILD_DIR        the source tree and its build dir (default <source>/build)
 #   die MSG               prints "<script>: MSG" on stderr and exits 1
@@ -17,11 +17,17 @@
 #                         MEDIAN[NAME], MIN[NAME] (wall seconds), CPU[NAME] (mean
 #                         user + system seconds, hyperfine only)
 #   scale NAME FACTOR     multiplies NAME's times (a prefix's times to the whole file)
+#   need_mount_tools [pt] exits 77 (a skip for meson) unless root, /dev/fuse, fusermount3
+#                         and Courier's imapd are there; with pt also cc and libfuse3-dev's
+#                         passthrough_ll.c (PT_SRC)
+#   remove_workdir_on_exit    at exit, removes W (KEEP=1: keeps it), but never while
+#                         something below W is still mounted
 
 SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD_DIR=${BUILD_DIR:-$SRC/build}
 BENCH_SCRIPT=$(basename "$0")
 HYPERFINE=${HYPERFINE-$(command -v hyperfine || true)} # HYPERFINE= : time with date
+PT_SRC=/usr/share/doc/libfuse3-dev/examples/passthrough_ll.c
 
 die() { echo "$BENCH_SCRIPT: $*" >&2; exit 1; }
 calc() { awk "BEGIN { printf \"%.9g\", $* }"; } # floating-point arithmetic
@@ -108,3 +114,29 @@ scale() {
 	[[ -n ${CPU[$1]:-} ]] && CPU[$1]=$(calc "${CPU[$1]} * $2")
 	return 0
 }
+
+need_mount_tools() {
+	local missing=()
+	((EUID == 0)) || missing+=(root)
+	[[ -c /dev/fuse ]] || missing+=(/dev/fuse)
+	command -v fusermount3 >/dev/null || missing+=(fusermount3)
+	[[ -x /usr/bin/imapd ]] || missing+=("/usr/bin/imapd (courier-imap)")
+	if [[ ${1:-} == pt ]]; then
+		command -v cc >/dev/null || missing+=(cc)
+		[[ -f $PT_SRC ]] && pkg-config --exists fuse3 || missing+=("$PT_SRC (libfuse3-dev)")
+	fi
+	if ((${#missing[@]})); then
+		echo "SKIP: $BENCH_SCRIPT needs ${missing[*]}"
+		exit 77
+	fi
+}
+
+remove_workdir() {
+	if awk -v w="$W/" 'index($2, w) == 1 {f = 1} END {exit !f}' /proc/mounts; then
+		echo "$BENCH_SCRIPT: something below $W is still mounted; $W left in place" >&2
+		return
+	fi
+	if [[ ${KEEP:-0} != 1 ]]; then rm -rf "$W"; else echo "kept $W"; fi
+}
+
+remove_workdir_on_exit() { trap remove_workdir EXIT; }
