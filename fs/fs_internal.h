@@ -83,9 +83,6 @@ struct folder {
 	struct journal journal;  /* what Courier changed, see journal.h */
 	uint8_t *mstate;         /* byte per message, MS_* (atomic access) */
 	unsigned control_hidden; /* bit per enum vkind: removed by Courier */
-	/* changes when cur/ may list other names than the kernel saw it list
-	 * (the old server's changes, refresh.c), atomic */
-	uint32_t listing_gen;
 	/* the node id of each control file's newest snapshot, or 0 (guarded by
 	 * control_snapshot.c's lock) */
 	fuse_ino_t control_now[VK_POP3LIST + 1];
@@ -118,9 +115,6 @@ struct inode {
 	char *path;       /* directories: path below the upper root ("" = root) */
 	enum role role;
 	struct folder *folder;
-	/* cur/: its folder's listing_gen + 1 when the kernel last filled its
-	 * cache of the listing, 0 before (atomic) */
-	uint32_t listed_gen;
 	struct inode *next; /* hash chain */
 };
 

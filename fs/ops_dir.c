@@ -140,10 +140,9 @@ static int fill(struct dir_handle *d, struct inode *in)
 	return failed ? -ENOMEM : 0;
 }
 
-/* cur/ of a folder is listed by the kernel from its own cache while the
- * folder's view is the one it was filled from: Courier's changes go through
- * the kernel, which drops the cache itself; the old server's (refresh.c)
- * change listing_gen. Other directories are listed anew at each open. */
+/* Every open lists anew (no kernel cache of listings): Courier numbers what
+ * its scan of cur/ misses anew, so a listing must never be older than the
+ * open. */
 static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct inode *in = inode_of(ino);
@@ -169,12 +168,7 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		return;
 	}
 	fi->fh = (uint64_t)(uintptr_t)d;
-	if (in->role == ROLE_CUR && in->folder) {
-		uint32_t gen = __atomic_load_n(&in->folder->listing_gen, __ATOMIC_ACQUIRE);
-		fi->cache_readdir = 1;
-		fi->keep_cache = __atomic_exchange_n(&in->listed_gen, gen + 1, __ATOMIC_ACQ_REL) ==
-		                 gen + 1; /* 0: never listed */
-	}
+	fi->cache_readdir = 0;
 	fuse_reply_open(req, fi);
 	forget_cur_names(in->folder, stale.names, stale.n); /* after the reply */
 	name_list_free(&stale);

@@ -201,8 +201,6 @@ void folder_refresh(struct folder *f, struct name_list *stale)
 			free(before);
 		}
 	}
-	if (changed) /* once the view is the new one: cur/ is listed anew (ops_dir.c) */
-		__atomic_add_fetch(&f->listing_gen, 1, __ATOMIC_ACQ_REL);
 	pthread_mutex_unlock(&f->change_lock);
 }
 
