@@ -119,7 +119,8 @@ char *control_snapshot_read(fuse_ino_t id, off_t off, size_t size, size_t *n)
 			memcpy(copy, s->data + from, *n);
 	}
 	pthread_mutex_unlock(&snaps.lock);
-	errno = s ? ENOMEM : ESTALE;
+	if (!copy)
+		errno = s ? ENOMEM : ESTALE;
 	return copy;
 }
 

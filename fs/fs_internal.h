@@ -164,6 +164,9 @@ void inode_forget(struct inode *in, uint64_t n);
 /* The fd reads and writes of a real file use (kept until the kernel forgets
  * the file), or -errno. */
 int inode_io_fd(struct inode *in);
+/* fd (read-write) as the file's io fd, unless it has one: then fd is closed.
+ * Returns the io fd. */
+int inode_adopt_io_fd(struct inode *in, int fd);
 void inode_table_init(void);
 
 /* places.c: directories that matter (account roots, folders, cur/, prefixes) */

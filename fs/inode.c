@@ -165,6 +165,11 @@ int inode_io_fd(struct inode *in)
 		fd = open(path, O_RDONLY | O_CLOEXEC); /* verify's read-only upper tree */
 	if (fd < 0)
 		return -errno; /* errno kept: callers may use either */
+	return inode_adopt_io_fd(in, fd);
+}
+
+int inode_adopt_io_fd(struct inode *in, int fd)
+{
 	int none = -1;
 	if (!__atomic_compare_exchange_n(&in->io_fd, &none, fd, 0, __ATOMIC_ACQ_REL,
 	                                 __ATOMIC_ACQUIRE)) {

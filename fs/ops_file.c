@@ -82,9 +82,9 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 	struct fuse_entry_param e;
 	int r = fchown(fd, ctx->uid, ctx->gid) < 0 ? -errno : merged_lookup(parent, name, &e);
 	struct inode *in = r == 0 ? inode_of(e.ino) : NULL;
-	int none = -1;
-	if (!in || !__atomic_compare_exchange_n(&in->io_fd, &none, fd, 0, __ATOMIC_ACQ_REL,
-	                                        __ATOMIC_ACQUIRE))
+	if (in)
+		inode_adopt_io_fd(in, fd);
+	else
 		close(fd);
 	if (r < 0) {
 		fuse_reply_err(req, -r);
