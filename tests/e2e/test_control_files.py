@@ -22,6 +22,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 import harness  # noqa: E402
 from imap import Imapd, fetch_all, select  # noqa: E402
 from test_crash_concurrency import COUNT, old_mbox  # noqa: E402
+from test_window import change  # noqa: E402
 
 NEW_MAIL = b"From: late@example.org\nSubject: late\n\nDelivered by the old server.\n"
 
@@ -73,10 +74,7 @@ def main():
     maildir = os.path.join(mnt, "user/Maildir")
 
     def deliver(n):
-        run = subprocess.run([cclient, mbox, "append", os.path.join(work, f"late{n}")],
-                             capture_output=True, text=True, timeout=60)
-        if run.returncode != 0:
-            raise RuntimeError(f"cclient_change: {run.stderr}")
+        change(cclient, mbox, "append", os.path.join(work, f"late{n}"))
 
     try:
         mount = harness.Mount(mboxfs, map_path, state, mnt)
