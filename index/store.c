@@ -179,6 +179,8 @@ struct mbx_batch {
 	struct pending *p;
 	size_t n, cap;
 	uint64_t bytes;
+	char *buf; /* the sources parsed through the batch are read into it */
+	size_t buf_cap;
 };
 
 struct mbx_batch *mbx_batch_new(const char *state_dir)
@@ -273,6 +275,7 @@ void mbx_batch_free(struct mbx_batch *b)
 	batch_drop(b);
 	free(b->p);
 	free(b->dir);
+	free(b->buf);
 	free(b);
 }
 
@@ -598,10 +601,50 @@ static int keep_uids(struct mbx_mailbox *mb, const struct mbx_mailbox *old)
 	return diverged;
 }
 
-static int map_file(struct mbx_file *f, int parse)
+/* Sources up to this size parsed through a batch are read, not mapped. */
+#define BATCH_READ_MAX (32u << 20)
+
+/* Reads the whole file into b's buffer. Returns 0, or -1 with errno (EIO:
+ * the file shrank meanwhile). */
+static int read_into_batch(struct mbx_file *f, struct mbx_batch *b)
+{
+	if (b->buf_cap < f->size) {
+		size_t cap = b->buf_cap ? b->buf_cap : 1u << 20;
+		while (cap < f->size)
+			cap *= 2;
+		free(b->buf); /* nothing to keep: no copy as realloc() would make */
+		b->buf_cap = 0;
+		if (!(b->buf = malloc(cap)))
+			return -1;
+		b->buf_cap = cap;
+	}
+	for (uint64_t done = 0; done < f->size;) {
+		ssize_t r = pread(f->fd, b->buf + done, f->size - done, (off_t)done);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			if (r == 0)
+				errno = EIO;
+			return -1;
+		}
+		done += (uint64_t)r;
+	}
+	f->data = b->buf;
+	return 0;
+}
+
+/* The source's bytes in f->data: mapped, or for a parse through a batch
+ * (`mboxfs index`) read into the batch's buffer. Each worker thread of the
+ * index command reads its mailboxes one after the other: a read reuses one
+ * buffer, where a mapping would be unmapped after each, and every unmap in a
+ * process with several running threads interrupts the others' processors to
+ * flush their TLBs. */
+static int map_file(struct mbx_file *f, int parse, struct mbx_batch *b)
 {
 	if (!f->size)
 		return 0;
+	if (parse && b && f->size <= BATCH_READ_MAX)
+		return read_into_batch(f, b);
 	void *p =
 	    mmap(NULL, f->size, PROT_READ, MAP_PRIVATE | (parse ? MAP_POPULATE : 0), f->fd, 0);
 	if (p == MAP_FAILED)
@@ -609,6 +652,7 @@ static int map_file(struct mbx_file *f, int parse)
 	if (parse)
 		madvise(p, f->size, MADV_SEQUENTIAL);
 	f->data = p;
+	f->mapped = 1;
 	return 0;
 }
 
@@ -699,8 +743,9 @@ static int open_fd(struct mbx_file *f, int fd, const char *path, const char *sta
 		mbx_state_path(idx_path, sizeof idx_path, state_dir, key, "idx");
 		have_old = load_index(idx_path, key, &old, &old_id);
 	}
-	if (map_file(f, !have_old) < 0) {
-		set_err(err, errlen, "%s: mmap: %s", path, strerror(errno));
+	if (map_file(f, !have_old, b) < 0) {
+		set_err(err, errlen, "%s: cannot read: %s", path,
+		        errno == EIO ? "the file shrank while it was read" : strerror(errno));
 		mbx_mailbox_free(&old);
 		mbx_close(f);
 		return -1;
@@ -774,12 +819,13 @@ int mbx_open_readonly(struct mbx_file *f, const char *path, const char *state_di
 
 void mbx_close(struct mbx_file *f)
 {
-	if (f->data)
+	if (f->mapped)
 		munmap((void *)f->data, f->size);
 	if (f->fd >= 0)
 		close(f->fd);
 	mbx_mailbox_free(&f->mb);
 	f->data = NULL;
+	f->mapped = 0;
 	f->fd = -1;
 }
 

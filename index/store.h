@@ -44,7 +44,8 @@ enum mbx_open_how {
 
 struct mbx_file {
 	int fd;
-	const char *data; /* the mapped file, NULL when empty */
+	const char *data; /* the file's bytes, NULL when empty */
+	int mapped;       /* data is a mapping of its own (else a batch's buffer) */
 	uint64_t size;
 	dev_t dev;
 	ino_t ino;
@@ -76,7 +77,10 @@ int mbx_open_fd_readonly(struct mbx_file *f, int fd, const char *path, const cha
  *    time) in temp files next to their names, listed in b; the view it returns
  *    is the same. Writes that must be durable before anything else (a new
  *    UIDVALIDITY after a lost index, the .diverged marker) are still made at
- *    once, as without a batch.
+ *    once, as without a batch. A source it parses from scratch is read into
+ *    the batch's buffer rather than mapped (up to 32 MiB; see map_file() in
+ *    store.c for why): the view's data is then valid only until the next
+ *    mbx_open_fd_batch() on b or mbx_batch_free(b).
  *  - mbx_batch_commit() makes them durable and puts them in place: one
  *    syncfs() of the state directory's filesystem (instead of an fsync per
  *    file; with 8 files or fewer, an fsync of each, since syncfs() also

@@ -3,6 +3,7 @@
 #include "account_map.h"
 #include "commands.h"
 #include "help.h"
+#include "index_commit.h"
 #include "json.h"
 #include "quote.h"
 #include "source.h"
@@ -56,22 +57,34 @@ struct job {
 
 struct work {
 	struct job *jobs;
-	size_t njobs;
+	size_t njobs, jobs_cap;
 	size_t *order; /* job numbers, biggest mailbox first */
 	atomic_size_t next;
 	size_t done; /* under lock, with bytes_done */
 	uint64_t bytes_done;
 	const char *state;
+	struct committer *committer; /* NULL: each worker commits its own batches */
 	pthread_mutex_t lock;
+};
+
+/* A batch of index files (store.h) and the mailboxes whose files are in it. */
+struct batch_jobs {
+	struct work *w;
+	struct mbx_batch *b;
+	struct job *in[BATCH_FILES];
+	size_t n;
 };
 
 static int add_job(struct work *w, const struct account *a, const struct account_scan *scan,
                    const struct src_mailbox *box)
 {
-	struct job *n = realloc(w->jobs, (w->njobs + 1) * sizeof *n);
-	if (!n)
-		return -1;
-	w->jobs = n;
+	if (w->njobs == w->jobs_cap) {
+		size_t cap = w->jobs_cap ? 2 * w->jobs_cap : 256;
+		struct job *n = realloc(w->jobs, cap * sizeof *n);
+		if (!n)
+			return -1;
+		w->jobs = n, w->jobs_cap = cap;
+	}
 	struct job *j = &w->jobs[w->njobs];
 	memset(j, 0, sizeof *j);
 	j->account = a;
@@ -87,41 +100,62 @@ static int add_job(struct work *w, const struct account *a, const struct account
 	return 0;
 }
 
-/* Commits b; when that fails, the mailboxes whose files were in it were not
+/* After the commit of a batch: when it failed, its mailboxes were not
  * indexed after all. */
-static void commit(struct work *w, struct mbx_batch *b, struct job **in, size_t *n)
+static void batch_done(void *arg, int err)
 {
-	if (mbx_batch_commit(b) < 0) {
-		int e = errno;
-		for (size_t i = 0; i < *n; i++) {
-			in[i]->failed = 1;
-			snprintf(in[i]->err, sizeof in[i]->err, "%s: cannot write index in %s: %s",
-			         in[i]->path, w->state, strerror(e));
-		}
+	struct batch_jobs *bj = arg;
+	for (size_t i = 0; err && i < bj->n; i++) {
+		bj->in[i]->failed = 1;
+		snprintf(bj->in[i]->err, sizeof bj->in[i]->err, "%s: cannot write index in %s: %s",
+		         bj->in[i]->path, bj->w->state, strerror(err));
 	}
-	*n = 0;
+	free(bj);
+}
+
+/* NULL without memory: the worker then writes every index on its own. */
+static struct batch_jobs *batch_jobs_new(struct work *w)
+{
+	struct batch_jobs *bj = calloc(1, sizeof *bj);
+	if (bj && !(bj->b = mbx_batch_new(w->state))) {
+		free(bj);
+		bj = NULL;
+	}
+	if (bj)
+		bj->w = w;
+	return bj;
+}
+
+/* To the committer thread, or committed here if there is none. */
+static void batch_hand_over(struct batch_jobs *bj)
+{
+	struct work *w = bj->w;
+	if (w->committer) {
+		commit_submit(w->committer, bj->b, batch_done, bj);
+		return;
+	}
+	struct mbx_batch *b = bj->b;
+	batch_done(bj, mbx_batch_commit(b) < 0 ? errno : 0);
+	mbx_batch_free(b);
 }
 
 static void *worker(void *arg)
 {
 	struct work *w = arg;
-	/* without a batch (ENOMEM) every index is written on its own */
-	struct mbx_batch *b = mbx_batch_new(w->state);
-	struct job *in[BATCH_FILES]; /* the jobs with files in b */
-	size_t nin = 0;
+	struct batch_jobs *bj = batch_jobs_new(w);
 	for (;;) {
 		size_t k = atomic_fetch_add(&w->next, 1);
 		if (k >= w->njobs)
 			break;
 		struct job *j = &w->jobs[w->order[k]];
 		struct mbx_file f;
-		size_t files = b ? mbx_batch_files(b) : 0;
+		size_t files = bj ? mbx_batch_files(bj->b) : 0;
 		/* the mbox with the account's rights, the index with ours */
 		int fd = src_open_mbox(&j->scan->rights, j->path, j->err, sizeof j->err);
-		if (fd < 0 || (b ? mbx_open_fd_batch(&f, fd, j->path, w->state, j->key, b, j->err,
-		                                     sizeof j->err)
-		                 : mbx_open_fd(&f, fd, j->path, w->state, j->key, j->err,
-		                               sizeof j->err)) < 0) {
+		if (fd < 0 || (bj ? mbx_open_fd_batch(&f, fd, j->path, w->state, j->key, bj->b,
+		                                      j->err, sizeof j->err)
+		                  : mbx_open_fd(&f, fd, j->path, w->state, j->key, j->err,
+		                                sizeof j->err)) < 0) {
 			j->failed = 1;
 		} else {
 			j->bytes = f.size;
@@ -133,21 +167,21 @@ static void *worker(void *arg)
 			mbx_mailbox_init(&f.mb);
 			mbx_close(&f);
 		}
-		if (b && mbx_batch_files(b) > files) {
-			in[nin++] = j;
-			if (nin == BATCH_FILES || mbx_batch_files(b) >= BATCH_FILES ||
-			    mbx_batch_bytes(b) >= BATCH_BYTES)
-				commit(w, b, in, &nin);
+		if (bj && mbx_batch_files(bj->b) > files) {
+			bj->in[bj->n++] = j;
+			if (bj->n == BATCH_FILES || mbx_batch_files(bj->b) >= BATCH_FILES ||
+			    mbx_batch_bytes(bj->b) >= BATCH_BYTES) {
+				batch_hand_over(bj);
+				bj = batch_jobs_new(w);
+			}
 		}
 		pthread_mutex_lock(&w->lock);
 		w->done++;
 		w->bytes_done += j->bytes;
 		pthread_mutex_unlock(&w->lock);
 	}
-	if (b) {
-		commit(w, b, in, &nin);
-		mbx_batch_free(b);
-	}
+	if (bj)
+		batch_hand_over(bj);
 	return NULL;
 }
 
@@ -399,6 +433,8 @@ int cmd_index(int argc, char **argv)
 		w.order[i] = i;
 	sort_jobs = w.jobs;
 	qsort(w.order, w.njobs, sizeof *w.order, biggest_first);
+	/* as many batches in commit or waiting as there are workers */
+	w.committer = commit_start((size_t)jobs);
 	pthread_t *threads = calloc((size_t)jobs, sizeof *threads);
 	long started = 0;
 	for (; threads && started < jobs; started++)
@@ -419,6 +455,8 @@ int cmd_index(int argc, char **argv)
 	for (long t = 0; t < started; t++)
 		pthread_join(threads[t], NULL);
 	free(threads);
+	if (w.committer)
+		commit_finish(w.committer);
 	if (json)
 		printf("[");
 	for (size_t i = 0; i < w.njobs; i++) {

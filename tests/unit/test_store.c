@@ -700,7 +700,9 @@ static void batch_not_committed_changes_nothing(void **state)
 }
 
 /* store.h "Batches": many mailboxes, one commit; each is then reused. With n
- * mailboxes, two of every three any-stable: n indexes and 2n/3 .uidv files. */
+ * mailboxes, two of every three any-stable: n indexes and 2n/3 .uidv files.
+ * Each source is read into the batch's one buffer, not mapped: every view
+ * holds its own file's bytes (sizes go up and down) and parses as they do. */
 static void batch_of_mailboxes(const struct dirs *d, int n)
 {
 	struct mbx_file f;
@@ -715,6 +717,13 @@ static void batch_of_mailboxes(const struct dirs *d, int n)
 		put(paths[i], texts[i % 3]);
 		open_batch_ok(&f, d, paths[i], keys[i], b);
 		assert_int_equal(f.how, MBX_OPEN_PARSED);
+		assert_false(f.mapped);
+		size_t len;
+		char *bytes = slurp(paths[i], &len);
+		assert_int_equal(f.size, len);
+		assert_memory_equal(f.data, bytes, len);
+		free(bytes);
+		assert_like_fresh_parse(&f);
 		mbx_close(&f);
 	}
 	assert_int_equal(mbx_batch_files(b), (size_t)(n + n / 3 * 2));
