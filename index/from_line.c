@@ -356,7 +356,7 @@ static int local_offset(int64_t wall)
 	return offset;
 }
 
-void mbx_from_line_date(const char *line, size_t len, struct mbx_from_date *out)
+int mbx_from_line_date(const char *line, size_t len, struct mbx_from_date *out)
 {
 	struct line_view v = {(const unsigned char *)line, (long)len};
 	long x, ti, zn;
@@ -364,7 +364,7 @@ void mbx_from_line_date(const char *line, size_t len, struct mbx_from_date *out)
 	memset(out, 0, sizeof *out);
 	if (!valid(&v, &x, &ti, &zn)) {
 		out->status = MBX_DATE_BAD_DATE;
-		return;
+		return 0;
 	}
 #define T(i) ((unsigned char)at(&v, x + (i)))
 	/* unix_parse(): "dd-mmm-yyyy hh:mm:ss" then "-ZZZ" or " +hhmm" */
@@ -397,19 +397,20 @@ void mbx_from_line_date(const char *line, size_t len, struct mbx_from_date *out)
 	int ok = parse_cdate(date, &e);
 	if (!e.day) { /* the date itself failed: all fields zero */
 		out->status = MBX_DATE_BAD_DATE;
-		return;
+		return 1;
 	}
 	int64_t wall = days_from_civil((int64_t)e.year, (unsigned)e.month, (unsigned)e.day) * 86400;
 	if (!ok) { /* date kept, time and zone zero */
 		out->time = wall;
 		out->status = MBX_DATE_BAD_TIME;
-		return;
+		return 1;
 	}
 	wall += (int64_t)(e.hours * 3600 + e.minutes * 60 + e.seconds);
 	int zone = e.zone_local ? local_offset(wall) : e.zone_minutes;
 	out->time = wall - (int64_t)zone * 60;
 	out->zone = e.minus_zero ? MBX_ZONE_MINUS_ZERO : (int16_t)zone;
 	out->status = e.zone_local ? MBX_DATE_LOCAL : MBX_DATE_OK;
+	return 1;
 }
 
 void mbx_format_internaldate(int64_t time, int zone, char *buf)

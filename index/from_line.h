@@ -40,8 +40,10 @@ struct mbx_from_date {
  * LF (end of file) is never valid, nor one with a NUL before its LF. */
 int mbx_from_line_valid(const char *line, size_t len);
 
-/* Computes INTERNALDATE of a line for which mbx_from_line_valid() returned 1. */
-void mbx_from_line_date(const char *line, size_t len, struct mbx_from_date *out);
+/* Computes INTERNALDATE of a line and returns 1 if the line is valid (as
+ * mbx_from_line_valid(), which it saves the parser from asking first); for an
+ * invalid line returns 0 with status MBX_DATE_BAD_DATE. */
+int mbx_from_line_date(const char *line, size_t len, struct mbx_from_date *out);
 
 /* Formats INTERNALDATE as imapd prints it: " 2-Dec-1992 05:53:22 -0800";
  * zone is minutes east of UTC or MBX_ZONE_MINUS_ZERO.

@@ -291,6 +291,22 @@ static void size_piece(const char *bytes, size_t len, void *arg)
 	*(uint64_t *)arg += len;
 }
 
+struct served_copy {
+	char *buf;
+	size_t len;
+};
+
+static void copy_piece(const char *bytes, size_t len, void *arg)
+{
+	struct served_copy *c = arg;
+	memcpy(c->buf + c->len, bytes, len);
+	c->len += len;
+}
+
+/* Messages up to this size with hidden lines are hashed from a copy of their
+ * served bytes: one XXH3 call costs less than a streaming state per message. */
+#define HASH_COPY_MAX 4096
+
 /* Fills size and hash once the raw range and cuts are known. */
 static void finish_message(struct mbx_mailbox *mb, struct mbx_message *m, const char *data)
 {
@@ -300,6 +316,14 @@ static void finish_message(struct mbx_mailbox *mb, struct mbx_message *m, const 
 	if (!m->ncuts && !(m->bits & MBX_HAS_CR)) {
 		m->size = m->raw_len;
 		m->hash = XXH3_64bits(raw, m->raw_len);
+		return;
+	}
+	if (m->raw_len <= HASH_COPY_MAX) { /* served bytes are never more than raw ones */
+		char buf[HASH_COPY_MAX];
+		struct served_copy c = {buf, 0};
+		mbx_for_each_piece(mb, m, data, copy_piece, &c);
+		m->size = (uint32_t)c.len;
+		m->hash = XXH3_64bits(buf, c.len);
 		return;
 	}
 	uint64_t size = 0;
@@ -343,11 +367,14 @@ static int parse_messages(struct parser *p)
 {
 	struct mbx_mailbox *mb = p->mb;
 	struct mbx_parse_state *st = &mb->state;
+	struct mbx_from_date date;
+	int have_date = 0; /* the body loop found the next From_ line, and its date */
 	while (p->pos < p->size) {
 		uint64_t from_line = p->line;
 		size_t len = line_len(p);
-		struct mbx_from_date date;
-		mbx_from_line_date(p->data + p->pos, len, &date);
+		if (!have_date)
+			mbx_from_line_date(p->data + p->pos, len, &date);
+		have_date = 0;
 		if (date.status == MBX_DATE_BAD_DATE || date.status == MBX_DATE_BAD_TIME)
 			anomaly(mb, MBX_AN_BAD_DATE, p->line,
 			        "unparseable From_ line date, served as %s",
@@ -406,8 +433,10 @@ static int parse_messages(struct parser *p)
 		while (p->pos < p->size) {
 			const char *s = p->data + p->pos;
 			len = line_len(p);
-			if (s[0] == 'F' && mbx_from_line_valid(s, len))
+			if (s[0] == 'F' && mbx_from_line_date(s, len, &date)) {
+				have_date = 1;
 				break;
+			}
 			dropped = is_blank(s, len) ? len : 0;
 			p->pos += len, p->line++;
 		}

@@ -5,6 +5,7 @@
 #include "header_line.h"
 
 #include <stdio.h>
+#include <xxhash.h>
 
 static const char *const hidden_names[] = {
     "Status", "X-Status", "X-Keywords", "X-UID", "X-IMAP", "X-IMAPbase",
@@ -243,6 +244,56 @@ static void header_line_helpers(void **state)
 	assert_int_equal(clear, 0);
 }
 
+/* mbox.h: a message's size and hash are those of its served bytes, whether
+ * lines are hidden, whether it is short (hashed from a copy) or long (hashed in
+ * pieces), with CRs, and with a NUL served as a space. The served bytes are
+ * written out here, not taken from the parser. */
+static void size_and_hash_of_served_bytes(void **state)
+{
+	(void)state;
+	static char body[6000];
+	memset(body, 'x', sizeof body - 2);
+	for (size_t i = 70; i < sizeof body - 2; i += 71)
+		body[i] = '\n';
+	body[sizeof body - 2] = '\n';
+	static const struct {
+		const char *header, *served_header, *body;
+	} cases[] = {
+	    {"A: 1\nStatus: RO\nX-UID: 5\nB: 2\n\n", "A: 1\nB: 2\n\n", "short\n"},
+	    {"A: 1\nStatus: RO\nX-UID: 5\nB: 2\n\n", "A: 1\nB: 2\n\n", body},
+	    {"A: 1\r\nStatus: RO\r\nB: 2\r\n\r\n", "A: 1\nB: 2\n\n", "short\n"},
+	    {"A: 1\nB: 2\n\n", "A: 1\nB: 2\n\n", "short\n"},
+	    {"A: 1\nB: 2\n\n", "A: 1\nB: 2\n\n", body},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		size_t hl = strlen(cases[i].header), bl = strlen(cases[i].body);
+		char *text = malloc(strlen(FROM_LINE) + hl + bl + 1);
+		char *want = malloc(strlen(cases[i].served_header) + bl + 1);
+		assert_non_null(text);
+		assert_non_null(want);
+		strcat(strcat(strcpy(text, FROM_LINE), cases[i].header), cases[i].body);
+		strcat(strcpy(want, cases[i].served_header), cases[i].body);
+		struct mbx_mailbox mb;
+		parse_str(&mb, text);
+		assert_int_equal(mb.nmsgs, 1);
+		assert_int_equal(mb.msgs[0].size, strlen(want));
+		if (mb.msgs[0].hash != XXH3_64bits(want, strlen(want)))
+			fail_msg("case %zu: hash is not that of the served bytes", i);
+		mbx_mailbox_free(&mb);
+		free(text);
+		free(want);
+	}
+	/* a NUL before the colon is served as a space (2.6) */
+	static const char nul[] = FROM_LINE "A\0B: 1\nStatus: R\n\nbody\n";
+	static const char nul_served[] = "A B: 1\n\nbody\n";
+	struct mbx_mailbox mb;
+	parse_buf(&mb, nul, sizeof nul - 1);
+	assert_int_equal(mb.nmsgs, 1);
+	assert_int_equal(mb.msgs[0].size, sizeof nul_served - 1);
+	assert_true(mb.msgs[0].hash == XXH3_64bits(nul_served, sizeof nul_served - 1));
+	mbx_mailbox_free(&mb);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -259,6 +310,7 @@ int main(void)
 	    cmocka_unit_test(recent_iff_no_o),
 	    cmocka_unit_test(wrong_case_status_not_applied),
 	    cmocka_unit_test(header_line_helpers),
+	    cmocka_unit_test(size_and_hash_of_served_bytes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
