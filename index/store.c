@@ -2,6 +2,7 @@
 #include "store.h"
 #include "source_guard.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -277,6 +278,48 @@ void mbx_batch_free(struct mbx_batch *b)
 	free(b->dir);
 	free(b->buf);
 	free(b);
+}
+
+/* "<32 hex digits>.idx.tmp.<digits>" or "<32 hex digits>.uidv.tmp.<digits>":
+ * the temp names write_atomic() and write_state() give. */
+static int is_state_temp(const char *name)
+{
+	size_t i = 0;
+	for (; i < 32; i++)
+		if (!((name[i] >= '0' && name[i] <= '9') || (name[i] >= 'a' && name[i] <= 'f')))
+			return 0;
+	const char *rest = name + i;
+	if (!strncmp(rest, ".idx.tmp.", 9))
+		rest += 9;
+	else if (!strncmp(rest, ".uidv.tmp.", 10))
+		rest += 10;
+	else
+		return 0;
+	if (!*rest)
+		return 0;
+	for (; *rest; rest++)
+		if (*rest < '0' || *rest > '9')
+			return 0;
+	return 1;
+}
+
+long mbx_state_sweep(const char *state_dir, time_t min_age)
+{
+	DIR *d = opendir(state_dir);
+	if (!d)
+		return -1;
+	time_t now = time(NULL);
+	long removed = 0;
+	struct dirent *e;
+	struct stat st;
+	while ((e = readdir(d)))
+		if (is_state_temp(e->d_name) &&
+		    fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    S_ISREG(st.st_mode) && st.st_mtime <= now - min_age &&
+		    unlinkat(dirfd(d), e->d_name, 0) == 0)
+			removed++;
+	closedir(d);
+	return removed;
 }
 
 /* Writes path through b (temp file now, rename at the commit), or at once

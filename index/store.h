@@ -34,6 +34,7 @@
 #include "mbox.h"
 
 #include <sys/types.h>
+#include <time.h>
 
 enum mbx_open_how {
 	MBX_OPEN_INDEX_REUSED, /* index matched: nothing parsed */
@@ -94,6 +95,12 @@ int mbx_open_fd_readonly(struct mbx_file *f, int fd, const char *path, const cha
  *  - A batch belongs to one thread at a time; a key must not appear twice in
  *    one batch (the second open would not see the first one's files).
  *  - mbx_batch_free() drops what was not committed (temp files unlinked).
+ *  - mbx_state_sweep() removes the temp files of index and UIDVALIDITY files
+ *    that a crash left in state_dir ("<key hash>.idx.tmp.<tid>",
+ *    "<key hash>.uidv.tmp.<tid>") once they are older than min_age seconds: a
+ *    temp file that young may be another process's write in progress. Other
+ *    names are never touched. Returns the number removed, or -1 with errno
+ *    when the directory cannot be read.
  */
 struct mbx_batch;
 struct mbx_batch *mbx_batch_new(const char *state_dir); /* NULL: ENOMEM */
@@ -103,6 +110,7 @@ size_t mbx_batch_files(const struct mbx_batch *b);   /* pending files */
 uint64_t mbx_batch_bytes(const struct mbx_batch *b); /* their bytes */
 int mbx_batch_commit(struct mbx_batch *b);
 void mbx_batch_free(struct mbx_batch *b);
+long mbx_state_sweep(const char *state_dir, time_t min_age);
 
 void mbx_close(struct mbx_file *f);
 

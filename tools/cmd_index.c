@@ -387,6 +387,13 @@ int cmd_index(int argc, char **argv)
 		fprintf(stderr, "mboxfs index: %s: %s\n", state, strerror(errno));
 		return 1;
 	}
+	/* a crash of an earlier run can leave temp files behind (store.h); an hour
+	 * is far longer than any write of a run still going on */
+	long swept = mbx_state_sweep(state, 3600);
+	if (swept > 0)
+		fprintf(stderr,
+		        "mboxfs index: %s: removed %ld temp files left by an interrupted run\n",
+		        state, swept);
 	struct account_map map;
 	int loaded = map_load(&map, map_path);
 	for (size_t i = 0; i < map.nerrors; i++)

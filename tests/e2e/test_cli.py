@@ -18,6 +18,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 import harness  # noqa: E402
@@ -56,6 +57,22 @@ def main():
         results.check("index of the healthy example map exits 0",
                       [] if healthy.returncode == 0 else
                       [f"exit {healthy.returncode}: {healthy.stderr.decode()}"])
+
+        # temp files an interrupted run left (store.h): removed once an hour old
+        index_files = sorted(n for n in os.listdir(state) if n.endswith(".idx"))
+        stale = os.path.join(state, index_files[0] + ".tmp.4242")
+        young = os.path.join(state, index_files[0] + ".tmp.4343")
+        for path in (stale, young):
+            with open(path, "w") as f:
+                f.write("torn")
+        os.utime(stale, (time.time() - 7200, time.time() - 7200))
+        again = run(index)
+        left = [p for p in (stale, young) if os.path.exists(p)]
+        results.check("index removes a temp file an interrupted run left, once an hour old",
+                      [] if again.returncode == 0 and left == [young] and
+                      b"removed 1 temp files left by an interrupted run" in again.stderr else
+                      [f"exit {again.returncode}, left {left}: {again.stderr.decode()}"])
+        os.unlink(young)
 
         # evil: an INBOX that is not a mailbox, a folder with an escape sequence
         with open(os.path.join(old, "spool", "evil"), "w") as f:

@@ -777,6 +777,39 @@ static void batch_commit_failure_reported(void **state)
 	assert_int_equal(rename(moved, d->state), 0);
 }
 
+/* store.h: the sweep removes only the temp names index writes give, and only
+ * once they are older than asked. */
+static void sweep_removes_old_temp_files_only(void **state)
+{
+	struct dirs *d = *state;
+	static const char *const names[] = {
+	    "0123456789abcdef0123456789abcdef.idx.tmp.4242",  /* old: removed */
+	    "0123456789abcdef0123456789abcdef.uidv.tmp.4242", /* old: removed */
+	    "fedcba9876543210fedcba9876543210.idx.tmp.77",    /* young: kept */
+	    "0123456789abcdef0123456789abcdef.idx",           /* not a temp file */
+	    "0123456789abcdef0123456789abcdef.idx.tmp.12x",   /* not our name */
+	    "0123456789ABCDEF0123456789abcdef.idx.tmp.1",     /* not our name */
+	    "notes.idx.tmp.1",                                /* not our name */
+	};
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+		char path[512];
+		snprintf(path, sizeof path, "%s/%s", d->state, names[i]);
+		put(path, "x");
+		if (i == 2)
+			continue;
+		struct timespec old[2] = {{time(NULL) - 7200, 0}, {time(NULL) - 7200, 0}};
+		assert_int_equal(utimensat(AT_FDCWD, path, old, 0), 0);
+	}
+	assert_int_equal(mbx_state_sweep(d->state, 3600), 2);
+	assert_int_equal(count_files(d->state, ".uidv"), 0);
+	assert_int_equal(count_files(d->state, ".tmp."), 4);
+	assert_int_equal(count_files(d->state, "fedcba"), 1);
+	assert_int_equal(mbx_state_sweep(d->state, 3600), 0);
+	char moved[80];
+	snprintf(moved, sizeof moved, "%s.gone", d->state);
+	assert_int_equal(mbx_state_sweep(moved, 3600), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -800,6 +833,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(batch_of_few_mailboxes, setup, teardown),
 	    cmocka_unit_test_setup_teardown(batch_of_many_mailboxes, setup, teardown),
 	    cmocka_unit_test_setup_teardown(batch_commit_failure_reported, setup, teardown),
+	    cmocka_unit_test_setup_teardown(sweep_removes_old_temp_files_only, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
