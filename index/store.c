@@ -269,6 +269,23 @@ fail:
 	return -1;
 }
 
+int mbx_batch_merge(struct mbx_batch *dst, struct mbx_batch *src)
+{
+	if (dst->n + src->n > dst->cap) {
+		size_t cap = dst->n + src->n;
+		struct pending *np = realloc(dst->p, cap * sizeof *np);
+		if (!np) {
+			errno = ENOMEM;
+			return -1;
+		}
+		dst->p = np, dst->cap = cap;
+	}
+	memcpy(dst->p + dst->n, src->p, src->n * sizeof *src->p);
+	dst->n += src->n, dst->bytes += src->bytes;
+	src->n = 0, src->bytes = 0;
+	return 0;
+}
+
 void mbx_batch_free(struct mbx_batch *b)
 {
 	if (!b)

@@ -94,6 +94,9 @@ int mbx_open_fd_readonly(struct mbx_file *f, int fd, const char *path, const cha
  *    either way.
  *  - A batch belongs to one thread at a time; a key must not appear twice in
  *    one batch (the second open would not see the first one's files).
+ *  - mbx_batch_merge() moves src's pending files into dst (same state
+ *    directory), src then empty: batches that wait together are committed
+ *    with one syncfs().
  *  - mbx_batch_free() drops what was not committed (temp files unlinked).
  *  - mbx_state_sweep() removes the temp files of index and UIDVALIDITY files
  *    that a crash left in state_dir ("<key hash>.idx.tmp.<tid>",
@@ -109,6 +112,7 @@ int mbx_open_fd_batch(struct mbx_file *f, int fd, const char *path, const char *
 size_t mbx_batch_files(const struct mbx_batch *b);   /* pending files */
 uint64_t mbx_batch_bytes(const struct mbx_batch *b); /* their bytes */
 int mbx_batch_commit(struct mbx_batch *b);
+int mbx_batch_merge(struct mbx_batch *dst, struct mbx_batch *src); /* -1: ENOMEM */
 void mbx_batch_free(struct mbx_batch *b);
 long mbx_state_sweep(const char *state_dir, time_t min_age);
 

@@ -22,6 +22,23 @@ struct committer {
 	pthread_t thread;
 };
 
+/* Commits p and the batches queued behind it up to tail, merged into one
+ * (one syncfs() for them all), and tells each how it went. Returns the last
+ * one committed: all up to tail, unless a merge ran out of memory. */
+static struct pending_batch *commit_group(struct pending_batch *p, struct pending_batch *tail)
+{
+	struct pending_batch *last = p;
+	while (last != tail && mbx_batch_merge(p->b, last->next->b) == 0)
+		last = last->next;
+	int err = mbx_batch_commit(p->b) < 0 ? errno : 0;
+	for (struct pending_batch *q = p;; q = q->next) {
+		q->done(q->arg, err);
+		mbx_batch_free(q->b);
+		if (q == last)
+			return last;
+	}
+}
+
 static void *commit_loop(void *arg)
 {
 	struct committer *c = arg;
@@ -32,17 +49,22 @@ static void *commit_loop(void *arg)
 		struct pending_batch *p = c->head;
 		if (!p)
 			break; /* finishing, and nothing left */
+		/* what is queued now is committed together; batches queued
+		 * meanwhile go behind it (next pointers are only written
+		 * under the lock, at the tail, which stays put) */
+		struct pending_batch *tail = c->tail;
 		pthread_mutex_unlock(&c->lock);
-		int err = mbx_batch_commit(p->b) < 0 ? errno : 0;
-		p->done(p->arg, err);
-		mbx_batch_free(p->b);
+		struct pending_batch *last = commit_group(p, tail);
 		pthread_mutex_lock(&c->lock);
-		/* only now off the queue: a full queue also counts the batch in commit */
-		c->head = p->next;
+		/* only now off the queue: a full queue also counts the batches in commit */
+		c->head = last->next;
 		if (!c->head)
 			c->tail = NULL;
-		c->queued--;
-		free(p);
+		for (struct pending_batch *q = p, *next; q != c->head; q = next) {
+			next = q->next;
+			c->queued--;
+			free(q);
+		}
 		pthread_cond_broadcast(&c->changed);
 	}
 	pthread_mutex_unlock(&c->lock);

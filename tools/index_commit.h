@@ -6,6 +6,9 @@
  *    makes it durable and puts its files in place (mbx_batch_commit()) while
  *    the worker parses the next mailboxes. Without it, every worker waited for
  *    each syncfs() of the state filesystem.
+ *  - The batches waiting when the committer comes to them are committed
+ *    together, with one syncfs() (mbx_batch_merge()): a slow disk makes
+ *    fewer, bigger commits rather than a longer queue.
  *  - done(arg, err) is called after each commit, in the committer thread
  *    (or in the caller's, when there was no memory to queue the batch): err
  *    is 0, or the errno of a failed commit (the batch's mailboxes were not

@@ -110,18 +110,18 @@ static void record(void *arg, int err)
 }
 
 /* Every batch handed over is committed before commit_finish() returns, each
- * done() called once with 0; with depth 1 the submitter waits its turn. */
-static void batches_committed_before_finish(void **state)
+ * done() called once with 0: with depth 1 the submitter waits its turn; with
+ * a deep queue, batches that wait together are committed as one group. */
+static void batches_committed(const struct dirs *d, size_t depth)
 {
-	struct dirs *d = *state;
-	enum { N = 6 };
-	struct outcome o[N] = {{0, -1}};
-	struct committer *c = commit_start(1);
+	enum { N = 8 };
+	struct outcome o[N];
+	struct committer *c = commit_start(depth);
 	assert_non_null(c);
 	for (int i = 0; i < N; i++) {
 		char key[32];
 		snprintf(key, sizeof key, "user/box%d", i);
-		o[i].err = -1;
+		o[i] = (struct outcome){0, -1};
 		commit_submit(c, batch_of(d, key), record, &o[i]);
 	}
 	commit_finish(c);
@@ -132,6 +132,16 @@ static void batches_committed_before_finish(void **state)
 	assert_int_equal(count_files(d->state, ".idx"), N);
 	assert_int_equal(count_files(d->state, ".uidv"), N);
 	assert_int_equal(count_files(d->state, ""), 2 * N); /* no temp file left */
+}
+
+static void batches_committed_one_by_one(void **state)
+{
+	batches_committed(*state, 1);
+}
+
+static void batches_committed_in_groups(void **state)
+{
+	batches_committed(*state, 8);
 }
 
 /* A commit that fails reaches done() with its errno: the caller must not
@@ -157,7 +167,8 @@ static void failed_commit_reported(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(batches_committed_before_finish, setup, teardown),
+	    cmocka_unit_test_setup_teardown(batches_committed_one_by_one, setup, teardown),
+	    cmocka_unit_test_setup_teardown(batches_committed_in_groups, setup, teardown),
 	    cmocka_unit_test_setup_teardown(failed_commit_reported, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

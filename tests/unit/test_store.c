@@ -777,6 +777,41 @@ static void batch_commit_failure_reported(void **state)
 	assert_int_equal(rename(moved, d->state), 0);
 }
 
+/* store.h "Batches": a batch merged into another is committed with it, and
+ * is empty afterwards (freeing it removes nothing). */
+static void batch_merge_commits_both(void **state)
+{
+	struct dirs *d = *state;
+	struct mbx_file f;
+	char other[160];
+	snprintf(other, sizeof other, "%s/other", d->mail);
+	put(d->mbox, MSG1 MSG2);
+	put(other, MSG3);
+	struct mbx_batch *a = mbx_batch_new(d->state), *b = mbx_batch_new(d->state);
+	assert_non_null(a);
+	assert_non_null(b);
+	open_batch_ok(&f, d, d->mbox, KEY, a);
+	mbx_close(&f);
+	open_batch_ok(&f, d, other, "user/other", b);
+	mbx_close(&f);
+	uint64_t bytes = mbx_batch_bytes(a) + mbx_batch_bytes(b);
+	assert_int_equal(mbx_batch_merge(a, b), 0);
+	assert_int_equal(mbx_batch_files(a), 4);
+	assert_int_equal(mbx_batch_bytes(a), bytes);
+	assert_int_equal(mbx_batch_files(b), 0);
+	mbx_batch_free(b); /* nothing of its own left to drop */
+	assert_int_equal(count_files(d->state, ".tmp."), 4);
+	assert_int_equal(mbx_batch_commit(a), 0);
+	assert_int_equal(count_files(d->state, ".tmp."), 0);
+	open_ok(&f, d, d->mbox, KEY);
+	assert_int_equal(f.how, MBX_OPEN_INDEX_REUSED);
+	mbx_close(&f);
+	open_ok(&f, d, other, "user/other");
+	assert_int_equal(f.how, MBX_OPEN_INDEX_REUSED);
+	mbx_close(&f);
+	mbx_batch_free(a);
+}
+
 /* store.h: the sweep removes only the temp names index writes give, and only
  * once they are older than asked. */
 static void sweep_removes_old_temp_files_only(void **state)
@@ -833,6 +868,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(batch_of_few_mailboxes, setup, teardown),
 	    cmocka_unit_test_setup_teardown(batch_of_many_mailboxes, setup, teardown),
 	    cmocka_unit_test_setup_teardown(batch_commit_failure_reported, setup, teardown),
+	    cmocka_unit_test_setup_teardown(batch_merge_commits_both, setup, teardown),
 	    cmocka_unit_test_setup_teardown(sweep_removes_old_temp_files_only, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
