@@ -8,7 +8,7 @@
  *    reference/uw-imap-mbox.md sections 1-6 and the UID policy of DESIGN.md.
  *  - It never modifies the file, never holds it in heap memory, and never fails
  *    on bad content: oddities become anomalies with a line number.
- *  - A message costs sizeof(struct mbx_message) (56 bytes) plus 8 bytes per run
+ *  - A message costs sizeof(struct mbx_message) (48 bytes) plus 8 bytes per run
  *    of hidden header lines.
  *  - Nothing here is thread-safe on a shared mailbox; distinct mailboxes may be
  *    parsed in parallel.
@@ -52,21 +52,30 @@ enum {
 	MBX_NUL_AS_SPACE = 1 << 1, /* a cut has MBX_CUT_SPACE */
 };
 
+/* 48 bytes: a mount keeps one per message of every loaded folder. The
+ * bit-fields hold every value the parse gives: offsets below 256 TiB (a larger
+ * file is not served, MBX_AN_TOO_LARGE), dates of years 1970-2097 (c-client's
+ * 7-bit year, from_line.h) with any zone, keywords 0-29 (MBX_MAX_KEYWORDS).
+ * Index files keep messages in their own fixed layout (record.h), not this. */
 struct mbx_message {
-	uint64_t offset;  /* first byte after the From_ line */
-	uint64_t hash;    /* XXH3-64 of the served (LF) bytes */
-	int64_t date;     /* INTERNALDATE, seconds since the epoch */
+	uint64_t offset : 48; /* first byte after the From_ line */
+	int16_t zone;         /* INTERNALDATE zone, minutes east of UTC */
+	uint64_t hash;        /* XXH3-64 of the served (LF) bytes */
+	int64_t date : 40;    /* INTERNALDATE, seconds since the epoch */
+	uint8_t flags;        /* MBX_SEEN ... MBX_RECENT */
+	uint16_t ncuts;
 	uint32_t raw_len; /* header + body, without the dropped final blank line */
 	uint32_t size;    /* served bytes: raw_len minus cuts minus CRs */
 	uint32_t uid;
-	uint32_t keywords;  /* bit i set: declared keyword i */
-	uint32_t cut_first; /* index into mbx_mailbox.cuts */
-	uint32_t ctime;     /* when mboxfs first indexed it (seconds since the epoch) */
-	int16_t zone;       /* INTERNALDATE zone, minutes east of UTC */
-	uint16_t ncuts;
-	uint8_t flags; /* MBX_SEEN ... MBX_RECENT */
-	uint8_t bits;  /* MBX_HAS_CR */
+	uint32_t keywords : MBX_MAX_KEYWORDS; /* bit i set: declared keyword i */
+	uint32_t bits : 2;                    /* MBX_HAS_CR, MBX_NUL_AS_SPACE */
+	uint32_t cut_first;                   /* index into mbx_mailbox.cuts */
+	uint32_t ctime; /* when mboxfs first indexed it (seconds since the epoch) */
 };
+_Static_assert(sizeof(struct mbx_message) == 48, "struct mbx_message is 48 bytes");
+#define MBX_MAX_OFFSET ((1ULL << 48) - 1) /* struct mbx_message.offset */
+#define MBX_MIN_DATE   (-(1LL << 39))     /* struct mbx_message.date */
+#define MBX_MAX_DATE   ((1LL << 39) - 1)
 
 /* A run of hidden header lines, relative to its message's offset; or, with
  * MBX_CUT_SPACE in len, one NUL byte served as a space: c-client's header
@@ -83,7 +92,7 @@ enum mbx_anomaly_kind {
 	MBX_AN_UNDECLARED_KEYWORD, /* X-Keywords name not declared: dropped */
 	MBX_AN_BOGUS_HEADER,       /* hidden header in the wrong case or form: ignored */
 	MBX_AN_BAD_DATE,           /* From_ date unparseable: 1-Jan-1970 or midnight */
-	MBX_AN_TOO_LARGE,          /* a message over 4 GiB: the file is not served */
+	MBX_AN_TOO_LARGE,          /* a message over 4 GiB, a file of 256 TiB: not served */
 	MBX_AN_LIMIT,              /* more anomalies than are kept */
 };
 

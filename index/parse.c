@@ -44,6 +44,7 @@ static void anomaly(struct mbx_mailbox *mb, enum mbx_anomaly_kind kind, uint64_t
 		mb->anomalies = n;
 	}
 	struct mbx_anomaly *a = &mb->anomalies[mb->nanomalies++];
+	memset(a, 0, sizeof *a); /* index files store it whole: no stray heap bytes */
 	a->kind = kind;
 	a->line = line;
 	if (mb->nanomalies > MAX_ANOMALIES) {
@@ -385,6 +386,8 @@ static int parse_messages(struct parser *p)
 		if (!m)
 			return -1;
 		st->seen_messages++;
+		if (p->pos > MBX_MAX_OFFSET) /* struct mbx_message holds no more */
+			return too_large(p, from_line, "file of 256 TiB or more");
 		m->offset = p->pos;
 		m->date = date.time;
 		m->zone = date.zone;

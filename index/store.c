@@ -1,5 +1,6 @@
 /* store.c — persistent, checksummed index per mbox (see store.h). */
 #include "store.h"
+#include "record.h"
 #include "source_guard.h"
 
 #include <dirent.h>
@@ -27,6 +28,10 @@ struct identity {
 	uint64_t head_hash, tail_hash;
 };
 
+/* An index file: this header, the key, the keyword names (NUL-terminated,
+ * MBX_MAX_KEYWORDS of them), nmsgs message records (record.h: msg_size is
+ * MBX_RECORD_SIZE), ncuts struct mbx_cut, nanomalies struct mbx_anomaly, and
+ * the XXH3-64 of all that. Native byte order (endian). */
 struct index_header {
 	char magic[8];
 	uint32_t version, endian, msg_size, key_len;
@@ -403,10 +408,10 @@ static int parse_index(const char *buf, size_t len, const char *key, struct mbx_
 	memcpy(&h, buf, sizeof h);
 	size_t klen = strlen(key);
 	if (memcmp(h.magic, INDEX_MAGIC, 8) || h.version != INDEX_VERSION ||
-	    h.endian != 0x01020304 || h.msg_size != sizeof(struct mbx_message) ||
-	    h.key_len != klen || h.kind > MBX_KIND_NOT_MAILBOX || h.rule > MBX_RULE_ANY_STABLE)
+	    h.endian != 0x01020304 || h.msg_size != MBX_RECORD_SIZE || h.key_len != klen ||
+	    h.kind > MBX_KIND_NOT_MAILBOX || h.rule > MBX_RULE_ANY_STABLE)
 		goto out;
-	size_t need = sizeof h + klen + h.keywords_len + h.nmsgs * sizeof(struct mbx_message) +
+	size_t need = sizeof h + klen + h.keywords_len + h.nmsgs * MBX_RECORD_SIZE +
 	              h.ncuts * sizeof(struct mbx_cut) + h.nanomalies * sizeof(struct mbx_anomaly) +
 	              8;
 	if (h.nmsgs > len || h.ncuts > len || h.nanomalies > len || need != len)
@@ -432,8 +437,8 @@ static int parse_index(const char *buf, size_t len, const char *key, struct mbx_
 	mb->anomalies = malloc(h.nanomalies ? h.nanomalies * sizeof *mb->anomalies : 1);
 	if (!mb->msgs || !mb->cuts || !mb->anomalies)
 		goto out;
-	memcpy(mb->msgs, p, h.nmsgs * sizeof *mb->msgs);
-	p += h.nmsgs * sizeof *mb->msgs;
+	const unsigned char *records = (const unsigned char *)p;
+	p += h.nmsgs * MBX_RECORD_SIZE;
 	memcpy(mb->cuts, p, h.ncuts * sizeof *mb->cuts);
 	p += h.ncuts * sizeof *mb->cuts;
 	memcpy(mb->anomalies, p, h.nanomalies * sizeof *mb->anomalies);
@@ -443,7 +448,9 @@ static int parse_index(const char *buf, size_t len, const char *key, struct mbx_
 	if (h.parsed_size > h.id.size)
 		goto out;
 	for (size_t i = 0; i < mb->nmsgs; i++) { /* every range must stay inside the file */
-		const struct mbx_message *m = &mb->msgs[i];
+		struct mbx_message *m = &mb->msgs[i];
+		if (mbx_record_decode(records + i * MBX_RECORD_SIZE, m) < 0)
+			goto out; /* a value the parse never gives */
 		if ((uint64_t)m->cut_first + m->ncuts > mb->ncuts || m->offset > h.parsed_size ||
 		    m->raw_len > h.parsed_size - m->offset)
 			goto out;
@@ -503,7 +510,7 @@ static int save_index(const char *dir, const char *path, const char *key,
 	memset(&h, 0, sizeof h);
 	memcpy(h.magic, INDEX_MAGIC, 8);
 	h.version = INDEX_VERSION, h.endian = 0x01020304;
-	h.msg_size = sizeof(struct mbx_message);
+	h.msg_size = MBX_RECORD_SIZE;
 	h.key_len = (uint32_t)strlen(key);
 	h.id = *id;
 	h.kind = mb->kind, h.rule = mb->rule, h.uidvalidity = mb->uidvalidity,
@@ -519,11 +526,16 @@ static int save_index(const char *dir, const char *path, const char *key,
 		kwlen += strlen(k) + 1;
 	}
 	h.keywords_len = (uint32_t)kwlen;
+	unsigned char *records = malloc(mb->nmsgs ? mb->nmsgs * MBX_RECORD_SIZE : 1);
+	if (!records)
+		return -1;
+	for (size_t i = 0; i < mb->nmsgs; i++)
+		mbx_record_encode(&mb->msgs[i], records + i * MBX_RECORD_SIZE);
 	struct iovec parts[7] = {
 	    {&h, sizeof h},
 	    {(void *)key, h.key_len},
 	    {kw, kwlen},
-	    {mb->msgs, mb->nmsgs * sizeof *mb->msgs},
+	    {records, mb->nmsgs * MBX_RECORD_SIZE},
 	    {mb->cuts, mb->ncuts * sizeof *mb->cuts},
 	    {mb->anomalies, mb->nanomalies * sizeof *mb->anomalies},
 	    {NULL, 8},
@@ -534,7 +546,11 @@ static int save_index(const char *dir, const char *path, const char *key,
 		XXH3_64bits_update(&st, parts[i].iov_base, parts[i].iov_len);
 	uint64_t sum = XXH3_64bits_digest(&st);
 	parts[6].iov_base = &sum;
-	return write_state(dir, path, parts, 7, b, 1);
+	int r = write_state(dir, path, parts, 7, b, 1);
+	int saved = errno;
+	free(records);
+	errno = saved;
+	return r;
 }
 
 /* The UIDVALIDITY mboxfs chose for key (<key hash>.uidv), 0 if none. */

@@ -20,7 +20,9 @@
  *  - Index files are versioned and checksummed and written atomically (temp file,
  *    fsync, rename, fsync of the directory; or syncfs for a whole batch, below).
  *    A corrupt, truncated, foreign or older index is ignored and rebuilt, never
- *    trusted.
+ *    trusted. Messages are stored in the fixed record of record.h, not as
+ *    struct mbx_message is laid out in memory, so index files stay byte for
+ *    byte what every mboxfs of format version 1 writes and reads.
  *  - With state_dir NULL nothing is read or written; any-stable UIDVALIDITY is 0.
  *  - mbx_open_readonly() gives the same view as mbx_open() but never writes to
  *    state_dir (`mboxfs verify`, next to a mount that owns it): an index that

@@ -187,14 +187,14 @@ static void longest_name_fits(void **state)
 	(void)state;
 	struct mbx_message m = sample();
 	char buf[MBX_NAME_MAX];
-	m.date = INT64_MAX;
+	m.date = MBX_MAX_DATE; /* the largest date struct mbx_message holds */
 	m.uid = UINT32_MAX;
 	m.hash = UINT64_MAX;
 	m.size = UINT32_MAX;
 	m.flags = 0x3f;
 	size_t n = mbx_message_name(UINT32_MAX, &m, 0, buf);
 	assert_int_equal(n, strlen(buf));
-	assert_string_equal(buf, "9223372036854775807.M4294967295V4294967295Xffffffffffffffff"
+	assert_string_equal(buf, "549755813887.M4294967295V4294967295Xffffffffffffffff"
 	                         ".mboxfs,S=4294967295:2,DFRST");
 }
 
