@@ -320,20 +320,44 @@ int account_ready(struct account_rt *acct)
 	return r;
 }
 
+static int uid_order(const void *a, const void *b, void *arg)
+{
+	const struct mbx_message *msgs = arg;
+	uint32_t ia = *(const uint32_t *)a, ib = *(const uint32_t *)b;
+	uint32_t ua = msgs[ia].uid, ub = msgs[ib].uid;
+	/* equal UIDs (never given by the parse) by index: the first one wins */
+	return ua != ub ? (ua < ub ? -1 : 1) : (ia > ib) - (ia < ib);
+}
+
+/* What folder_index_of_uid() searches; with by_uid NULL and uids_ascend 0
+ * (out of memory) no UID is found. */
 static void index_uids(struct folder *f)
 {
 	const struct mbx_mailbox *mb = &f->file.mb;
-	size_t cap = 16;
-	while (cap < mb->nmsgs * 2)
-		cap <<= 1;
-	if (!(f->by_uid = calloc(cap, sizeof *f->by_uid)))
+	f->by_uid = NULL;
+	f->uids_ascend = 1;
+	for (size_t i = 1; i < mb->nmsgs && f->uids_ascend; i++)
+		f->uids_ascend = mb->msgs[i - 1].uid < mb->msgs[i].uid;
+	if (f->uids_ascend || !(f->by_uid = malloc(mb->nmsgs * sizeof *f->by_uid)))
 		return;
-	f->by_uid_cap = cap;
-	for (size_t i = 0; i < mb->nmsgs; i++) {
-		size_t h = (mb->msgs[i].uid * 2654435761u) & (cap - 1);
-		while (f->by_uid[h])
-			h = (h + 1) & (cap - 1);
-		f->by_uid[h] = (uint32_t)i + 1;
+	for (size_t i = 0; i < mb->nmsgs; i++)
+		f->by_uid[i] = (uint32_t)i;
+	qsort_r(f->by_uid, mb->nmsgs, sizeof *f->by_uid, uid_order, mb->msgs);
+}
+
+/* The tables of a parse grow by doubling (mbox.h): a folder keeps them for
+ * as long as it is served, so without their spare room. */
+static void fit_tables(struct mbx_mailbox *mb)
+{
+	if (mb->msgs_cap > mb->nmsgs && mb->nmsgs) {
+		struct mbx_message *m = realloc(mb->msgs, mb->nmsgs * sizeof *m);
+		if (m)
+			mb->msgs = m, mb->msgs_cap = mb->nmsgs;
+	}
+	if (mb->cuts_cap > mb->ncuts && mb->ncuts) {
+		struct mbx_cut *c = realloc(mb->cuts, mb->ncuts * sizeof *c);
+		if (c)
+			mb->cuts = c, mb->cuts_cap = mb->ncuts;
 	}
 }
 
@@ -375,6 +399,7 @@ int folder_load(struct folder *f)
 		if (r == 0) {
 			if (f->file.mb.kind == MBX_KIND_NOT_MAILBOX)
 				fs_log("%s: not a Unix mailbox: folder shown empty", f->mbox_path);
+			fit_tables(&f->file.mb);
 			index_uids(f);
 			clean_dirs(f);
 			fstat(f->file.fd, &f->source);
@@ -384,6 +409,7 @@ int folder_load(struct folder *f)
 				fstate_unload(f);
 				free(f->by_uid);
 				f->by_uid = NULL;
+				f->uids_ascend = 0;
 				mbx_close(&f->file);
 			} else if (logged)
 				fs_log("%s: served again", f->mbox_path);
@@ -403,9 +429,8 @@ int folder_swap_view(struct folder *f, struct mbx_file *file, const struct stat 
 	struct mbx_file old = f->file;
 	f->file = *file;
 	*file = old; /* the caller closes it */
-	free(f->by_uid), free(f->uiddb), free(f->kwlist);
-	f->by_uid = NULL, f->uiddb = f->kwlist = NULL;
-	f->by_uid_cap = f->uiddb_len = f->kwlist_len = 0;
+	free(f->by_uid);
+	fit_tables(&f->file.mb);
 	index_uids(f);
 	fstate_unload(f);
 	int r = fstate_load(f);
@@ -436,9 +461,9 @@ void folder_unload(struct folder *f)
 	if (f->loaded > 0)
 		mbx_close(&f->file);
 	fstate_unload(f);
-	free(f->by_uid), free(f->uiddb), free(f->kwlist);
-	f->by_uid = NULL, f->uiddb = f->kwlist = NULL;
-	f->by_uid_cap = f->uiddb_len = f->kwlist_len = 0;
+	free(f->by_uid);
+	f->by_uid = NULL;
+	f->uids_ascend = 0;
 	f->loaded = 0;
 	pthread_mutex_unlock(&f->lock);
 }
@@ -471,15 +496,24 @@ static uint32_t uid_in_name(const char *name, int pop3)
 
 int folder_index_of_uid(const struct folder *f, uint32_t uid, uint32_t *index)
 {
-	if (!f->by_uid)
+	const struct mbx_message *msgs = f->file.mb.msgs;
+	if (!f->uids_ascend && !f->by_uid)
 		return 0;
-	for (size_t h = (uid * 2654435761u) & (f->by_uid_cap - 1); f->by_uid[h];
-	     h = (h + 1) & (f->by_uid_cap - 1))
-		if (f->file.mb.msgs[f->by_uid[h] - 1].uid == uid) {
-			*index = f->by_uid[h] - 1;
-			return 1;
-		}
-	return 0;
+	/* the first position whose UID is not below uid */
+	size_t lo = 0, hi = f->file.mb.nmsgs;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		uint32_t i = f->uids_ascend ? (uint32_t)mid : f->by_uid[mid];
+		if (msgs[i].uid < uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	uint32_t i = lo < f->file.mb.nmsgs ? (f->uids_ascend ? (uint32_t)lo : f->by_uid[lo]) : 0;
+	if (lo == f->file.mb.nmsgs || msgs[i].uid != uid)
+		return 0;
+	*index = i;
+	return 1;
 }
 
 int folder_index_of_vid(const struct folder *f, fuse_ino_t id, uint32_t *index)

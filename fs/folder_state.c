@@ -20,9 +20,25 @@
 
 static uint8_t state_of(const struct folder *f, uint32_t i)
 {
-	return f->mstate ? __atomic_load_n(&f->mstate[i], __ATOMIC_ACQUIRE) : 0;
+	const uint8_t *ms = __atomic_load_n(&f->mstate, __ATOMIC_ACQUIRE);
+	return ms ? __atomic_load_n(&ms[i], __ATOMIC_ACQUIRE) : 0;
 }
 
+/* The state bytes are made at the folder's first change: most folders are
+ * only read, and then every byte would stay 0. The caller holds change_lock
+ * (or f->lock at load). 0, or -ENOMEM. */
+static int have_states(struct folder *f)
+{
+	if (f->mstate)
+		return 0;
+	uint8_t *ms = calloc(f->file.mb.nmsgs ? f->file.mb.nmsgs : 1, 1);
+	if (!ms)
+		return -ENOMEM;
+	__atomic_store_n(&f->mstate, ms, __ATOMIC_RELEASE);
+	return 0;
+}
+
+/* After have_states(). */
 static void set_state(struct folder *f, uint32_t i, uint8_t st)
 {
 	__atomic_store_n(&f->mstate[i], st, __ATOMIC_RELEASE);
@@ -74,6 +90,7 @@ struct replay {
 	struct folder *f;
 	char **intents;
 	size_t nintents;
+	int err; /* -ENOMEM: no state bytes */
 };
 
 /* Applies one record to the state (journal.h lists them). */
@@ -86,6 +103,10 @@ static void apply(char *line, void *arg)
 	uint8_t flags;
 	if (line[0] == '\0' || line[1] != ' ')
 		return;
+	if ((line[0] == 'f' || line[0] == 'u' || line[0] == 'k') && have_states(f) < 0) {
+		rp->err = -ENOMEM;
+		return;
+	}
 	switch (line[0]) {
 	case 'f':
 		if (parse_uid(f, &s, &i) && *s == ' ' &&
@@ -124,9 +145,10 @@ static void complete_intent(struct folder *f, const char *intent)
 		return;
 	if (faccessat(fs.upper_fd, s + 3, F_OK, AT_SYMLINK_NOFOLLOW) != 0)
 		return;
-	if (fs.readonly) /* verify: the same state, in memory only */
-		set_state(f, i, done_state(f, i, s[1]));
-	else
+	if (fs.readonly) { /* verify: the same state, in memory only */
+		if (have_states(f) == 0)
+			set_state(f, i, done_state(f, i, s[1]));
+	} else
 		fstate_copied(f, 1, &i, s[1], 0);
 }
 
@@ -178,15 +200,15 @@ static void compact_if_long(struct folder *f)
 
 int fstate_load(struct folder *f)
 {
-	struct replay rp = {f, NULL, 0};
+	struct replay rp = {f, NULL, 0, 0};
 	f->control_hidden = 0;
-	f->mstate = calloc(f->file.mb.nmsgs ? f->file.mb.nmsgs : 1, 1);
-	if (!f->mstate)
-		return -ENOMEM;
+	f->mstate = NULL; /* made by the first change */
 	int r = journal_init(&f->journal, fs.state_dir, f->key, "wh");
 	f->journal.readonly = fs.readonly;
 	if (r == 0)
 		r = journal_replay(&f->journal, apply, &rp);
+	if (r == 0)
+		r = rp.err;
 	for (size_t k = 0; k < rp.nintents; k++) { /* moves interrupted by a crash */
 		if (r == 0)
 			complete_intent(f, rp.intents[k]);
@@ -213,6 +235,8 @@ static int record(struct folder *f, uint32_t i, uint8_t st, const char *fmt, ...
 static int record(struct folder *f, uint32_t i, uint8_t st, const char *fmt, ...)
 {
 	char text[128];
+	if (have_states(f) < 0) /* before the record: never one not applied */
+		return -ENOMEM;
 	va_list ap;
 	va_start(ap, fmt);
 	int len = vsnprintf(text, sizeof text, fmt, ap);
@@ -281,7 +305,10 @@ int fstate_copy_intents(struct folder *f, size_t n, const uint32_t *indexes, cha
 
 int fstate_copied(struct folder *f, size_t n, const uint32_t *indexes, char done, unsigned controls)
 {
-	int r = append_copies(f, n, indexes, done, NULL, controls);
+	int r = n ? have_states(f) : 0;
+	if (r < 0)
+		return r;
+	r = append_copies(f, n, indexes, done, NULL, controls);
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < n; i++)

@@ -69,19 +69,25 @@ struct folder {
 	struct folder *next_in_account;
 	int loaded;       /* 1 ok, -1 failed (logged once, tried again later) */
 	time_t failed_at; /* when it last failed */
-	/* file, by_uid, mstate and the generated files are replaced whole when
-	 * the old server changes the mbox (refresh.c): read them under this
-	 * lock (read), or under change_lock, which a refresh takes first */
+	/* file, by_uid and mstate are replaced whole when the old server
+	 * changes the mbox (refresh.c): read them under this lock (read), or
+	 * under change_lock, which a refresh takes first */
 	pthread_rwlock_t view_lock;
 	struct stat source; /* the mbox as it was when loaded */
 	int diverged;       /* changed as c-client never changes it: not served */
 	struct mbx_file file;
-	uint32_t *by_uid; /* open addressing: message index + 1, 0 empty */
-	size_t by_uid_cap;
-	char *uiddb, *kwlist; /* generated control files, NULL until asked */
-	size_t uiddb_len, kwlist_len;
-	struct journal journal;  /* what Courier changed, see journal.h */
-	uint8_t *mstate;         /* byte per message, MS_* (atomic access) */
+	/* UID lookups are binary searches: over the messages themselves when
+	 * their UIDs ascend (uids_ascend, the usual case), else over by_uid,
+	 * their indexes in UID order (no hash table: 8 bytes per message) */
+	int uids_ascend;
+	uint32_t *by_uid;
+	/* courierimapuiddb and :list are made for each lookup of their names
+	 * (virtual.c): their text lives only in the snapshots of
+	 * control_snapshot.c, for as long as the kernel knows them */
+	struct journal journal; /* what Courier changed, see journal.h */
+	/* byte per message, MS_* (atomic access); NULL until the folder's first
+	 * change (folder_state.c): most folders are only read */
+	uint8_t *mstate;
 	unsigned control_hidden; /* bit per enum vkind: removed by Courier */
 	/* the node id of each control file's newest snapshot, or 0 (guarded by
 	 * control_snapshot.c's lock) */

@@ -12,9 +12,11 @@
 #include <xxhash.h>
 
 /* A snapshot of a directory taken at opendir: offsets are indexes + 1, the
- * same for readdir and readdirplus. */
+ * same for readdir and readdirplus. The names live in one buffer, not one
+ * allocation each: a cur/ of thousands of messages would otherwise leave the
+ * daemon's heap full of holes between the objects that outlive the listing. */
 struct dir_entry {
-	char *name;
+	size_t name;    /* offset in dir_handle.names */
 	fuse_ino_t vid; /* virtual id, or 0 for an upper entry */
 	ino_t ino;
 	unsigned char type;
@@ -23,11 +25,18 @@ struct dir_entry {
 struct dir_handle {
 	struct dir_entry *entries;
 	size_t n, cap;
+	char *names; /* NUL-terminated, one after the other */
+	size_t names_len, names_cap;
 	char **upper; /* hash set of upper names, to hide shadowed virtual ones */
 	size_t upper_cap;
 	int by_key; /* cur/: a real file hides the message with its key */
 	int filled; /* the listing was taken (at the first readdir) */
 };
+
+static const char *name_of(const struct dir_handle *d, const struct dir_entry *e)
+{
+	return d->names + e->name;
+}
 
 static int push(struct dir_handle *d, const char *name, fuse_ino_t vid, ino_t ino,
                 unsigned char type)
@@ -39,10 +48,19 @@ static int push(struct dir_handle *d, const char *name, fuse_ino_t vid, ino_t in
 			return -1;
 		d->entries = e, d->cap = cap;
 	}
-	char *copy = strdup(name);
-	if (!copy)
-		return -1;
-	d->entries[d->n++] = (struct dir_entry){copy, vid, ino, type};
+	size_t len = strlen(name) + 1;
+	if (d->names_cap - d->names_len < len) {
+		size_t cap = d->names_cap ? d->names_cap : 4096;
+		while (cap - d->names_len < len)
+			cap *= 2;
+		char *grown = realloc(d->names, cap);
+		if (!grown)
+			return -1;
+		d->names = grown, d->names_cap = cap;
+	}
+	memcpy(d->names + d->names_len, name, len);
+	d->entries[d->n++] = (struct dir_entry){d->names_len, vid, ino, type};
+	d->names_len += len;
 	return 0;
 }
 
@@ -82,19 +100,16 @@ static int drop_shadowed(struct dir_handle *d, size_t nvirtual)
 		d->upper_cap <<= 1;
 	if (!(d->upper = calloc(d->upper_cap, sizeof *d->upper)))
 		return -1;
-	for (size_t i = nvirtual; i < d->n; i++) {
-		size_t h = name_hash(d, d->entries[i].name);
+	for (size_t i = nvirtual; i < d->n; i++) { /* names is complete: no realloc now */
+		size_t h = name_hash(d, name_of(d, &d->entries[i]));
 		while (d->upper[h])
 			h = (h + 1) & (d->upper_cap - 1);
-		d->upper[h] = d->entries[i].name;
+		d->upper[h] = d->names + d->entries[i].name;
 	}
 	size_t kept = 0;
-	for (size_t i = 0; i < d->n; i++) {
-		if (i < nvirtual && in_upper(d, d->entries[i].name))
-			free(d->entries[i].name);
-		else
+	for (size_t i = 0; i < d->n; i++)
+		if (i >= nvirtual || !in_upper(d, name_of(d, &d->entries[i])))
 			d->entries[kept++] = d->entries[i];
-	}
 	d->n = kept;
 	return 0;
 }
@@ -106,8 +121,7 @@ static int push_virtual(const char *name, fuse_ino_t id, void *arg)
 
 static void free_handle(struct dir_handle *d)
 {
-	for (size_t i = 0; i < d->n; i++)
-		free(d->entries[i].name);
+	free(d->names);
 	free(d->entries);
 	free(d->upper);
 	free(d);
@@ -191,10 +205,11 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	size_t used = 0;
 	for (size_t i = (size_t)off; i < d->n; i++) {
 		const struct dir_entry *de = &d->entries[i];
+		const char *name = name_of(d, de);
 		size_t len;
 		if (!plus) {
 			struct stat st = {.st_ino = de->ino, .st_mode = (mode_t)de->type << 12};
-			len = fuse_add_direntry(req, buf + used, size - used, de->name, &st,
+			len = fuse_add_direntry(req, buf + used, size - used, name, &st,
 			                        (off_t)i + 1);
 			if (len > size - used)
 				break;
@@ -202,7 +217,7 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 			continue;
 		}
 		struct fuse_entry_param e;
-		int is_dot = !strcmp(de->name, ".") || !strcmp(de->name, "..");
+		int is_dot = !strcmp(name, ".") || !strcmp(name, "..");
 		memset(&e, 0, sizeof e);
 		if (is_dot) { /* no lookup: the kernel does not count these */
 			e.attr.st_ino = de->ino;
@@ -221,11 +236,10 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 			 * every read of the files open on the old inode with EIO */
 			e.generation = 1;
 			e.attr_timeout = e.entry_timeout = 3600.0;
-		} else if (merged_lookup(ino, de->name, &e)) {
+		} else if (merged_lookup(ino, name, &e)) {
 			continue; /* vanished since opendir */
 		}
-		len = fuse_add_direntry_plus(req, buf + used, size - used, de->name, &e,
-		                             (off_t)i + 1);
+		len = fuse_add_direntry_plus(req, buf + used, size - used, name, &e, (off_t)i + 1);
 		if (len > size - used) {
 			struct inode *in = (!is_dot && !de->vid) ? inode_of(e.ino) : NULL;
 			if (in)

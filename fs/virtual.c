@@ -56,7 +56,10 @@ static char *pop3_sizelist(struct folder *f, size_t *len)
 }
 
 /* virtual_content() for a caller that holds f's view lock: *data stays valid
- * as long as it does. */
+ * as long as it does. courierimapuiddb and :list are made each time, not
+ * kept with the folder (up to 70 bytes per message): a lookup of their name
+ * makes a snapshot (control_snapshot.c), which keeps the text while the
+ * kernel knows it. */
 static int content_locked(struct folder *f, fuse_ino_t id, const char **data, size_t *len,
                           char **owned)
 {
@@ -74,15 +77,11 @@ static int content_locked(struct folder *f, fuse_ino_t id, const char **data, si
 		*data = *owned = pop3_sizelist(f, len);
 		return *data ? 0 : errno == EIO ? -EIO : -ENOMEM;
 	}
-	pthread_mutex_lock(&f->lock);
-	if (kind == VK_UIDDB && !f->uiddb)
-		f->uiddb = mbx_courier_uiddb(&f->file.mb, f->pop3_names, &f->uiddb_len);
-	else if (kind == VK_KEYWORDS && !f->kwlist)
-		f->kwlist = mbx_courier_kwlist(&f->file.mb, f->pop3_names, &f->kwlist_len);
-	*data = kind == VK_UIDDB ? f->uiddb : f->kwlist;
-	*len = kind == VK_UIDDB ? f->uiddb_len : f->kwlist_len;
-	pthread_mutex_unlock(&f->lock);
-	return *data ? 0 : -ENOENT;
+	if (kind == VK_KEYWORDS && !mbx_courier_has_kwlist(&f->file.mb))
+		return -ENOENT; /* no keywords, no :list */
+	*data = *owned = kind == VK_UIDDB ? mbx_courier_uiddb(&f->file.mb, f->pop3_names, len)
+	                                  : mbx_courier_kwlist(&f->file.mb, f->pop3_names, len);
+	return *data ? 0 : -ENOMEM;
 }
 
 int virtual_content(fuse_ino_t id, const char **data, size_t *len, char **owned)
@@ -92,7 +91,7 @@ int virtual_content(fuse_ino_t id, const char **data, size_t *len, char **owned)
 		return -ENOENT;
 	pthread_rwlock_rdlock(&f->view_lock);
 	int r = content_locked(f, id, data, len, owned);
-	if (r == 0 && !*owned) { /* a copy: a refresh may replace the folder's own */
+	if (r == 0 && !*owned) { /* the account's own: a copy, which the caller frees */
 		*owned = malloc(*len ? *len : 1);
 		if (*owned)
 			memcpy(*owned, *data, *len);
@@ -259,12 +258,9 @@ static int entries_locked(enum role role, struct folder *f, int (*in_upper)(cons
 			return 1;
 		return 0;
 	case ROLE_KEYWORDS: {
-		const char *data;
-		char *owned;
-		size_t len;
 		fuse_ino_t id = vid_make(VK_KEYWORDS, f->id, 0);
-		int exists = content_locked(f, id, &data, &len, &owned) == 0;
-		free(owned);
+		/* listed when it exists: made only when looked up */
+		int exists = folder_load(f) == 0 && mbx_courier_has_kwlist(&f->file.mb);
 		return exists && !control_hidden(f, VK_KEYWORDS) && !in_upper(":list", upper_arg) &&
 		       fn(":list", id, arg);
 	}

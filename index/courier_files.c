@@ -39,12 +39,23 @@ char *mbx_courier_uiddb(const struct mbx_mailbox *mb, int pop3, size_t *len)
 	return finish(mem, &out, len);
 }
 
-char *mbx_courier_kwlist(const struct mbx_mailbox *mb, int pop3, size_t *len)
+static uint32_t keywords_used(const struct mbx_mailbox *mb)
 {
 	uint32_t used = 0;
-	*len = 0;
 	for (size_t i = 0; i < mb->nmsgs; i++)
 		used |= mb->msgs[i].keywords;
+	return used;
+}
+
+int mbx_courier_has_kwlist(const struct mbx_mailbox *mb)
+{
+	return keywords_used(mb) != 0;
+}
+
+char *mbx_courier_kwlist(const struct mbx_mailbox *mb, int pop3, size_t *len)
+{
+	uint32_t used = keywords_used(mb);
+	*len = 0;
 	if (!used)
 		return NULL;
 	int position[MBX_MAX_KEYWORDS];

@@ -27,6 +27,10 @@ char *mbx_courier_uiddb(const struct mbx_mailbox *mb, int pop3, size_t *len);
  * the first part). */
 char *mbx_courier_kwlist(const struct mbx_mailbox *mb, int pop3, size_t *len);
 
+/* Whether mbx_courier_kwlist() has a file to give (a message has a keyword),
+ * without making it. */
+int mbx_courier_has_kwlist(const struct mbx_mailbox *mb);
+
 /* courierimapsubscribed from the text of a UW ~/.mailboxlist: INBOX stays
  * INBOX; other names are taken relative to the folder directory, given as its
  * path below the home directory with a trailing '/' ("" when the folders are
