@@ -40,6 +40,24 @@ def workdir():
     return tempfile.mkdtemp(prefix="mboxfs-e2e-", dir=base)
 
 
+def remove_workdir(work, keep):
+    """Removes a test's work dir; with keep (a failed test), leaves it and prints
+    where it is and the end of each daemon's log in it (mount.log: the daemon's
+    stdout and stderr, sanitizer reports included)."""
+    if not keep:
+        shutil.rmtree(work, ignore_errors=True)
+        return
+    print(f"     work dir kept: {work}")
+    for dirpath, _, filenames in os.walk(work):
+        if "mount.log" in filenames:
+            path = os.path.join(dirpath, "mount.log")
+            with open(path, "rb") as f:
+                tail = f.read().decode(errors="replace").splitlines()[-40:]
+            print(f"     {path} ends:")
+            for line in tail:
+                print(f"       {line}")
+
+
 class Tree:
     """A copy of the bundled example old server in work: old (the tree), map
     (its account map), state and mnt (where the state directory and the mount

@@ -32,7 +32,6 @@ import hashlib
 import os
 import random
 import re
-import shutil
 import subprocess
 import sys
 import threading
@@ -225,6 +224,7 @@ def main():
                   for m in harness.show(mboxfs, os.path.join(old, f"u{n}"))["messages"]}
               for n in range(BOXES)}
     state, mnt = os.path.join(work, "state"), os.path.join(work, "mail")
+    crashed = False
     try:
         mount = start(mboxfs, map_path, state, mnt)
         boxes = [Box(n, mnt) for n in range(BOXES)]
@@ -250,13 +250,14 @@ def main():
                 t.join(timeout=DURATION + 120)
             hung = sum(t.is_alive() for t in threads)
         finally:
-            mount.stop()
+            status = mount.stop()
         took = time.time() - started
+        ended = [f"the daemon ended with status {status}"] if status else []
         results.check(f"{len(threads)} sessions ({BOXES * IMAP_PER_BOX} IMAP on {BOXES} "
                       f"mailboxes, {POP3_SESSIONS} POP3) for {DURATION:.0f} s: "
                       f"{imap_ops[0]} IMAP commands ({imap_ops[0] / took:.0f}/s), "
                       f"{pop3_runs[0]} POP3 sessions, {reads[0]} plain reads, no error",
-                      errors[:10] + ([f"{hung} sessions did not end"] if hung else []))
+                      ended + errors[:10] + ([f"{hung} sessions did not end"] if hung else []))
 
         mount = start(mboxfs, map_path, state, mnt)
         problems = []
@@ -282,13 +283,19 @@ def main():
                     if uid in msgs and ("\\Flagged" in msgs[uid]["flags"]) != on:
                         problems.append(f"u{n}: UID {uid}: answered \\Flagged={on} lost")
         finally:
-            mount.stop()
+            status = mount.stop()
+        if status:
+            problems.insert(0, f"the daemon ended with status {status}")
         changes = sum(len(b.flagged) + len(b.expunged) + len(b.appended) for b in boxes)
         results.check(f"after a remount: every answered change there ({changes} messages "
                       f"changed), no UID names two messages", problems[:10])
+    except BaseException:
+        crashed = True
+        raise
     finally:
         subprocess.run(["fusermount3", "-uz", mnt], stderr=subprocess.DEVNULL, check=False)
-        shutil.rmtree(work, ignore_errors=True)
+        # a failure keeps the daemon's log (a sanitizer's report is in it)
+        harness.remove_workdir(work, crashed or results.failed)
     return results.finish()
 
 
