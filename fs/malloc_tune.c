@@ -1,6 +1,7 @@
 /* malloc_tune.c — glibc's malloc set for the daemon. The daemon lives long;
- * what it keeps is a few big tables per loaded folder (index/mbox.h: 56 bytes
- * per message, 8 per cut and a state byte per message);
+ * what it keeps is a few big tables per loaded folder (index/mbox.h: 48 bytes
+ * per message, 8 per cut, and a state byte per message once the folder
+ * changed);
  * what it allocates for a request (a directory snapshot, a control file made
  * for an open, libfuse's request) is freed within the request or the open.
  * With glibc's defaults its memory grew with every Courier session, to 5 times
