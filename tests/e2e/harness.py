@@ -52,9 +52,16 @@ def remove_workdir(work, keep):
         if "mount.log" in filenames:
             path = os.path.join(dirpath, "mount.log")
             with open(path, "rb") as f:
-                tail = f.read().decode(errors="replace").splitlines()[-40:]
-            print(f"     {path} ends:")
-            for line in tail:
+                lines = f.read().decode(errors="replace").splitlines()
+            # a sanitizer's report: its first lines (what, where, freed where)
+            # and its summary; else the end of the log
+            first = next((i for i, line in enumerate(lines)
+                          if "ERROR: AddressSanitizer" in line or "WARNING: ThreadSanitizer" in line
+                          or "runtime error:" in line), None)
+            shown = lines[-40:] if first is None else (
+                lines[first:first + 25] + [line for line in lines if "SUMMARY:" in line])
+            print(f"     {path}{' ends' if first is None else ''}:")
+            for line in shown:
                 print(f"       {line}")
 
 
