@@ -414,6 +414,8 @@ int folder_load(struct folder *f)
 			} else if (logged)
 				fs_log("%s: served again", f->mbox_path);
 		}
+		if (r == 0) /* what control files were made from is gone */
+			__atomic_add_fetch(&f->view_gen, 1, __ATOMIC_ACQ_REL);
 		f->loaded = r < 0 ? -1 : 1;
 		f->failed_at = r < 0 ? time(NULL) : 0;
 	}
@@ -432,6 +434,7 @@ int folder_swap_view(struct folder *f, struct mbx_file *file, const struct stat 
 	free(f->by_uid);
 	fit_tables(&f->file.mb);
 	index_uids(f);
+	__atomic_add_fetch(&f->view_gen, 1, __ATOMIC_ACQ_REL);
 	fstate_unload(f);
 	int r = fstate_load(f);
 	f->source = *source;

@@ -24,6 +24,7 @@ struct snapshot {
 	struct snapshot *next;
 	size_t len;
 	char *data;
+	uint32_t view_gen; /* courierimapuiddb, :list: the folder view made from */
 };
 
 #define NBUCKETS 1024
@@ -62,14 +63,28 @@ int control_snapshot_entry(struct fuse_entry_param *e)
 		folder_follow(f, 1);
 	if (folder_unservable(ROLE_CUR, f, ""))
 		return -EIO;
-	const char *data;
-	char *owned;
-	size_t len;
+	/* courierimapuiddb and :list are made from the folder's view alone
+	 * (virtual.c): while it is the one their snapshot was made from, the
+	 * snapshot is theirs, and nothing is made again (about 1 ms for 6,000
+	 * messages, at every SELECT) */
+	int by_view = kind == VK_UIDDB || kind == VK_KEYWORDS;
+	uint32_t gen = __atomic_load_n(&f->view_gen, __ATOMIC_ACQUIRE);
+	struct snapshot *s = NULL;
+	const char *data = NULL;
+	char *owned = NULL;
+	size_t len = 0;
+	if (by_view) {
+		pthread_mutex_lock(&snaps.lock);
+		s = f->control_now[kind] ? *slot(f->control_now[kind]) : NULL;
+		if (s && s->view_gen == gen)
+			goto found; /* with snaps.lock */
+		pthread_mutex_unlock(&snaps.lock);
+	}
 	int r = virtual_content(vid_make(kind, f->id, 0), &data, &len, &owned);
 	if (r < 0)
 		return r;
 	pthread_mutex_lock(&snaps.lock);
-	struct snapshot *s = f->control_now[kind] ? *slot(f->control_now[kind]) : NULL;
+	s = f->control_now[kind] ? *slot(f->control_now[kind]) : NULL;
 	if (!s || s->len != len || memcmp(s->data, data, len)) {
 		s = calloc(1, sizeof *s);
 		if (!s) {
@@ -84,6 +99,10 @@ int control_snapshot_entry(struct fuse_entry_param *e)
 		*slot(s->id) = s;
 		f->control_now[kind] = s->id;
 	}
+	/* gen was read before the text was made: a view swapped in meanwhile
+	 * has another, and the next lookup makes the text again */
+	s->view_gen = gen;
+found:
 	s->nlookup++;
 	memset(e, 0, sizeof *e);
 	e->ino = s->id;

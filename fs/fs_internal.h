@@ -81,9 +81,12 @@ struct folder {
 	 * their indexes in UID order (no hash table: 8 bytes per message) */
 	int uids_ascend;
 	uint32_t *by_uid;
-	/* courierimapuiddb and :list are made for each lookup of their names
-	 * (virtual.c): their text lives only in the snapshots of
-	 * control_snapshot.c, for as long as the kernel knows them */
+	/* courierimapuiddb and :list are made from file.mb alone, when a lookup
+	 * of their name finds no snapshot of this view (control_snapshot.c):
+	 * their text lives only in the snapshots, for as long as the kernel
+	 * knows them. view_gen changes with every new file (load, refresh),
+	 * atomic. */
+	uint32_t view_gen;
 	struct journal journal; /* what Courier changed, see journal.h */
 	/* byte per message, MS_* (atomic access); NULL until the folder's first
 	 * change (folder_state.c): most folders are only read */
