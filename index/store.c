@@ -276,6 +276,8 @@ fail:
 
 int mbx_batch_merge(struct mbx_batch *dst, struct mbx_batch *src)
 {
+	if (!src->n)
+		return 0;
 	if (dst->n + src->n > dst->cap) {
 		size_t cap = dst->n + src->n;
 		struct pending *np = realloc(dst->p, cap * sizeof *np);

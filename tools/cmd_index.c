@@ -180,8 +180,12 @@ static void *worker(void *arg)
 		w->bytes_done += j->bytes;
 		pthread_mutex_unlock(&w->lock);
 	}
-	if (bj)
+	if (bj && bj->n)
 		batch_hand_over(bj);
+	else if (bj) {
+		mbx_batch_free(bj->b);
+		free(bj);
+	}
 	return NULL;
 }
 

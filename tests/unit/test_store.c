@@ -794,6 +794,14 @@ static void batch_merge_commits_both(void **state)
 	mbx_close(&f);
 	open_batch_ok(&f, d, other, "user/other", b);
 	mbx_close(&f);
+	struct mbx_batch *empty = mbx_batch_new(d->state);
+	assert_non_null(empty);
+	assert_int_equal(mbx_batch_merge(a, empty), 0); /* nothing to move */
+	assert_int_equal(mbx_batch_files(a), 2);
+	assert_int_equal(mbx_batch_merge(empty, b), 0); /* into one with nothing yet */
+	assert_int_equal(mbx_batch_files(empty), 2);
+	assert_int_equal(mbx_batch_merge(b, empty), 0);
+	mbx_batch_free(empty);
 	uint64_t bytes = mbx_batch_bytes(a) + mbx_batch_bytes(b);
 	assert_int_equal(mbx_batch_merge(a, b), 0);
 	assert_int_equal(mbx_batch_files(a), 4);
