@@ -92,7 +92,6 @@ static int open_upper(const char *dir)
 	if (fstat(fs.upper_fd, &st) < 0)
 		return -1;
 	fs.root.fd = fs.upper_fd;
-	fs.root.io_fd = -1;
 	fs.root.dev = st.st_dev;
 	fs.root.ino = st.st_ino;
 	fs.root.nlookup = 1;
