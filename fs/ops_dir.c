@@ -154,8 +154,10 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	if (in->path) /* the mail root and the directories on the way to maildirs */
 		place_of(in->path, &f);
 	struct name_list stale = {0};
-	if (in->role == ROLE_CUR && in->folder) /* what the old server changed */
-		folder_refresh(in->folder, &stale);
+	/* in is not used after the reply: the kernel may forget it meanwhile */
+	struct folder *cur_of = in->role == ROLE_CUR ? in->folder : NULL;
+	if (cur_of) /* what the old server changed */
+		folder_refresh(cur_of, &stale);
 	if (in->role != ROLE_FOLDER && folder_unservable(in->role, in->folder, "")) {
 		name_list_free(&stale);
 		fuse_reply_err(req, EIO);
@@ -170,7 +172,7 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	fi->fh = (uint64_t)(uintptr_t)d;
 	fi->cache_readdir = 0;
 	fuse_reply_open(req, fi);
-	forget_cur_names(in->folder, stale.names, stale.n); /* after the reply */
+	forget_cur_names(cur_of, stale.names, stale.n); /* after the reply */
 	name_list_free(&stale);
 }
 
