@@ -11,7 +11,8 @@ renamed), APPEND of APPENDS messages (each a file created in tmp/, linked into n
 cur/), LOGOUT. After each step it counts the daemon's fds (/proc/PID/fd, pipes left out:
 libfuse's splice pipes come and go with its worker threads) and those of them on
 regular files, and prints the medians per step and binary, with the number of real
-message files the step left, and the ratios. The kernel keeps the inodes after the
+message files the step left, and the ratios; and the seconds each step took (medians,
+ratios to the first binary). The kernel keeps the inodes after the
 session (nothing is forgotten before memory runs short), so the last row is what a
 mount keeps between sessions. Then, with --load SECONDS, in the same round,
 tests/e2e/test_load.py for that long (50 concurrent Courier sessions appending,
@@ -72,14 +73,18 @@ def one_round(mboxfs, examples, work, messages, appends):
     rows = []
     try:
         pid = mount.proc.pid
+        t0 = [time.perf_counter()]
 
         def count(step):
+            took = time.perf_counter() - t0[0]
             n = sum(len(os.listdir(os.path.join(folder, s))) for s in ("cur", "new"))
-            rows.append((step, *fds(pid), n))
+            rows.append((step, *fds(pid), n, took))
+            t0[0] = time.perf_counter()
 
         count("mounted")
         session = imap.Imapd(os.path.join(tree.mnt, "alice/Maildir"))
         try:
+            t0[0] = time.perf_counter()
             imap.ok(session, "SELECT INBOX.Real")
             count("SELECT INBOX.Real")
             status, resp = session.command("UID FETCH 1:* BODY.PEEK[]")
@@ -159,13 +164,13 @@ def main():
         for label, path in bins:
             work = os.path.join(a.work, f"{label}-{r}")
             os.makedirs(work)
-            for step, total, regular, files in one_round(path, a.examples, work, a.messages,
-                                                         a.appends):
+            for step, total, regular, files, took in one_round(path, a.examples, work,
+                                                               a.messages, a.appends):
                 if step not in steps:
                     steps.append(step)
-                got.setdefault((step, label), []).append((total, regular, files))
+                got.setdefault((step, label), []).append((total, regular, files, took))
                 print(f"   round {r + 1} [{label}] {step}: {total} fds, {regular} on regular "
-                      f"files, {files} message files", flush=True)
+                      f"files, {files} message files; {took:.3f} s", flush=True)
             if a.load:
                 total, regular, changed = load_round(path, a.load, os.path.join(a.work, "load.log"))
                 got.setdefault(("load", label), []).append((total, regular, changed))
@@ -183,6 +188,17 @@ def main():
         cells = [f"{med[x][0]:.0f} ({med[x][1]:.0f})" for x in labels]
         ratio = [f"{med[labels[-1]][0] / med[labels[0]][0]:.2f}x"] if len(labels) > 1 else []
         print(f"| {step} | {med[labels[0]][2]:.0f} | " + " | ".join(cells + ratio) + " |")
+    print()
+    print("Seconds of each step (the IMAP command(s), each from sending to the tagged OK; "
+          "medians):")
+    print()
+    print("| step | " + " | ".join(labels) + " | " +
+          " | ".join(f"{x} / {labels[0]}" for x in labels[1:]) + " |")
+    print("|---|" + "---:|" * (2 * len(labels) - 1))
+    for step in steps[1:-1]:  # not the mount, not the LOGOUT
+        med = {x: statistics.median(v[3] for v in got[(step, x)]) for x in labels}
+        print(f"| {step} | " + " | ".join(f"{med[x]:.3f}" for x in labels) + " | " +
+              " | ".join(f"{med[x] / med[labels[0]]:.2f}x" for x in labels[1:]) + " |")
     if a.load:
         print()
         print(f"test_load.py, DURATION={a.load:.0f} (50 Courier sessions; its daemon's highest "

@@ -160,20 +160,25 @@ static int reopen(const struct inode *in, int flags)
 	return fd < 0 ? -errno : fd;
 }
 
+/* One replacement of an inode's fd at a time, whatever the inode: short (a
+ * dup3), and not fs.lock, which every lookup and forget takes. */
+static pthread_mutex_t install_lock = PTHREAD_MUTEX_INITIALIZER;
+
 /* fd, open for mode, becomes in's fd unless that is open for as much; closed
  * either way. Same fd number (dup3): other threads may be using in->fd, and
- * see the old file or the new one, both the same object. */
+ * see the old file or the new one, both the same object. (The kernel forgets
+ * no inode while a request about it is being answered.) */
 static int install(struct inode *in, int fd, int mode)
 {
 	int r = in->fd;
-	pthread_mutex_lock(&fs.lock);
-	if (in->io_mode < mode) {
+	pthread_mutex_lock(&install_lock);
+	if (__atomic_load_n(&in->io_mode, __ATOMIC_ACQUIRE) < mode) {
 		if (dup3(fd, in->fd, O_CLOEXEC) < 0)
 			r = -errno;
 		else
 			__atomic_store_n(&in->io_mode, mode, __ATOMIC_RELEASE);
 	}
-	pthread_mutex_unlock(&fs.lock);
+	pthread_mutex_unlock(&install_lock);
 	close(fd);
 	return r;
 }
