@@ -51,7 +51,10 @@ def regular_fds(pid, below):
 
 
 def chattr(flag, path):
-    """chattr flag path; False if the file system has no such attributes."""
+    """chattr flag path; False if the file system has no such attributes (or
+    there is no chattr)."""
+    if not shutil.which("chattr"):
+        return False
     return subprocess.run(["chattr", flag, path], stderr=subprocess.DEVNULL).returncode == 0
 
 
