@@ -153,12 +153,13 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	}
 	if (in->path) /* the mail root and the directories on the way to maildirs */
 		place_of(in->path, &f);
+	/* in is not read after the reply: the kernel may then forget the node
+	 * at once (memory pressure, drop_caches), and another thread frees in */
+	struct folder *folder = in->folder; /* folders live as long as the mount */
 	struct name_list stale = {0};
-	/* in is not used after the reply: the kernel may forget it meanwhile */
-	struct folder *cur_of = in->role == ROLE_CUR ? in->folder : NULL;
-	if (cur_of) /* what the old server changed */
-		folder_refresh(cur_of, &stale);
-	if (in->role != ROLE_FOLDER && folder_unservable(in->role, in->folder, "")) {
+	if (in->role == ROLE_CUR && folder) /* what the old server changed */
+		folder_refresh(folder, &stale);
+	if (in->role != ROLE_FOLDER && folder_unservable(in->role, folder, "")) {
 		name_list_free(&stale);
 		fuse_reply_err(req, EIO);
 		return;
@@ -172,7 +173,7 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	fi->fh = (uint64_t)(uintptr_t)d;
 	fi->cache_readdir = 0;
 	fuse_reply_open(req, fi);
-	forget_cur_names(cur_of, stale.names, stale.n); /* after the reply */
+	forget_cur_names(folder, stale.names, stale.n); /* after the reply */
 	name_list_free(&stale);
 }
 
