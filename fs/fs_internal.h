@@ -114,10 +114,17 @@ struct account_rt {
 	struct journal folder_journal; /* RENAME and DELETE of old folders */
 };
 
+/* What an inode's fd is open for, in order: a file opened read-only is
+ * opened again read-write for a write. */
+enum io_mode { IO_PATH, IO_RDONLY, IO_RDWR };
+
 /* A real object of the upper tree. */
 struct inode {
-	int fd;    /* O_PATH */
-	int io_fd; /* files: opened for reads and writes on first use, or -1 */
+	/* O_PATH, as looked up; a regular file's is replaced in place (same
+	 * number, dup3) by an fd opened for reads and writes at their first use
+	 * (inode_io_fd), so that a file costs one fd, not two */
+	int fd;
+	int io_mode; /* what fd is open for: enum io_mode (atomic) */
 	dev_t dev;
 	ino_t ino;
 	uint64_t nlookup; /* guarded by fs.lock */
@@ -170,12 +177,16 @@ int fs_setup(const struct fs_config *cfg, const char *who);
 struct inode *inode_of(fuse_ino_t ino);                 /* NULL for virtual ids */
 struct inode *inode_get(int fd, const struct stat *st); /* takes fd; nlookup++ */
 void inode_forget(struct inode *in, uint64_t n);
-/* The fd reads and writes of a real file use (kept until the kernel forgets
- * the file), or -errno. */
+/* The inode's fd, open for reading (read-write unless the file cannot be
+ * opened so: EROFS, EACCES, ETXTBSY, EPERM), for reads, fsync and whatever
+ * else in->fd serves; or -errno. Kept until the kernel forgets the file. */
 int inode_io_fd(struct inode *in);
-/* fd (read-write) as the file's io fd, unless it has one: then fd is closed.
- * Returns the io fd. */
-int inode_adopt_io_fd(struct inode *in, int fd);
+/* The same, open read-write (a file opened read-only before is opened again),
+ * or -errno: why the file cannot be written. */
+int inode_write_fd(struct inode *in);
+/* fd (read-write, of the same file) as the inode's fd, unless that is
+ * read-write already; fd is closed either way. */
+void inode_adopt_io_fd(struct inode *in, int fd);
 void inode_table_init(void);
 
 /* places.c: directories that matter (account roots, folders, cur/, prefixes) */

@@ -92,7 +92,6 @@ static int open_upper(const char *dir)
 	if (fstat(fs.upper_fd, &st) < 0)
 		return -1;
 	fs.root.fd = fs.upper_fd;
-	fs.root.io_fd = -1;
 	fs.root.dev = st.st_dev;
 	fs.root.ino = st.st_ino;
 	fs.root.nlookup = 1;
@@ -125,7 +124,7 @@ static void record_pid(void)
 		fs_log("cannot write the pid to the state directory's lock file");
 }
 
-/* One O_PATH fd per upper-tree object the kernel knows (inode.c, as in
+/* One fd per upper-tree object the kernel knows (inode.c, as in
  * passthrough_hp): a materialized maildir of 281k messages needs that many.
  * As many as the kernel allows (fs.nr_open) when root, else the hard limit. */
 static void raise_fd_limit(void)

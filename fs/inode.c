@@ -1,6 +1,7 @@
 /* inode.c — the table of real (upper tree) objects, keyed by device and inode
  * number, as in libfuse's passthrough_hp: one struct per object the kernel
- * knows, freed when the kernel forgets it. */
+ * knows, freed when the kernel forgets it, with one fd each (O_PATH, or a
+ * regular file's opened for reads and writes once they come). */
 #include "fs_internal.h"
 
 #include <errno.h>
@@ -66,7 +67,7 @@ struct inode *inode_get(int fd, const struct stat *st)
 	if (in) {
 		close(fd); /* keep the first fd: any path to the object will do */
 	} else if ((in = calloc(1, sizeof *in))) {
-		in->fd = fd, in->io_fd = -1, in->dev = st->st_dev, in->ino = st->st_ino;
+		in->fd = fd, in->io_mode = IO_PATH, in->dev = st->st_dev, in->ino = st->st_ino;
 		in->next = fs.buckets[h];
 		fs.buckets[h] = in;
 		if (++fs.ninodes > fs.nbuckets * 2)
@@ -105,8 +106,6 @@ void inode_forget(struct inode *in, uint64_t n)
 			*p = in->next;
 		fs.ninodes--;
 		close(in->fd);
-		if (in->io_fd >= 0)
-			close(in->io_fd);
 		free(in->path);
 		free(in);
 	}
@@ -151,30 +150,66 @@ char *inode_child_path(const struct inode *dir, const char *name)
 	return p;
 }
 
-int inode_io_fd(struct inode *in)
+/* The file of in's fd opened again with flags: an fd, or -errno. Through
+ * /proc, so also a file renamed or unlinked since its lookup. */
+static int reopen(const struct inode *in, int flags)
 {
-	int fd = __atomic_load_n(&in->io_fd, __ATOMIC_ACQUIRE);
-	if (fd >= 0)
-		return fd;
 	char path[64];
 	proc_path(in->fd, path);
-	/* read-write, whatever the caller's open asked: the kernel checked its
-	 * rights (default_permissions) and keeps each open's mode itself */
-	fd = open(path, O_RDWR | O_CLOEXEC);
-	if (fd < 0 && (errno == EROFS || errno == EACCES || errno == ETXTBSY))
-		fd = open(path, O_RDONLY | O_CLOEXEC); /* verify's read-only upper tree */
-	if (fd < 0)
-		return -errno; /* errno kept: callers may use either */
-	return inode_adopt_io_fd(in, fd);
+	int fd = open(path, flags | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
 }
 
-int inode_adopt_io_fd(struct inode *in, int fd)
+/* One replacement of an inode's fd at a time, whatever the inode: short (a
+ * dup3), and not fs.lock, which every lookup and forget takes. */
+static pthread_mutex_t install_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* fd, open for mode, becomes in's fd unless that is open for as much; closed
+ * either way. Same fd number (dup3): other threads may be using in->fd, and
+ * see the old file or the new one, both the same object. (The kernel forgets
+ * no inode while a request about it is being answered.) */
+static int install(struct inode *in, int fd, int mode)
 {
-	int none = -1;
-	if (!__atomic_compare_exchange_n(&in->io_fd, &none, fd, 0, __ATOMIC_ACQ_REL,
-	                                 __ATOMIC_ACQUIRE)) {
-		close(fd); /* another thread was first */
-		fd = none;
+	int r = in->fd;
+	pthread_mutex_lock(&install_lock);
+	if (__atomic_load_n(&in->io_mode, __ATOMIC_ACQUIRE) < mode) {
+		if (dup3(fd, in->fd, O_CLOEXEC) < 0)
+			r = -errno;
+		else
+			__atomic_store_n(&in->io_mode, mode, __ATOMIC_RELEASE);
 	}
-	return fd;
+	pthread_mutex_unlock(&install_lock);
+	close(fd);
+	return r;
+}
+
+/* Read-write whatever the caller's open asked: the kernel checked its rights
+ * (default_permissions) and keeps each open's mode itself. Read-only when the
+ * file cannot be written (a read-only upper tree as verify's, a running
+ * program, an immutable or append-only file) unless must_write. */
+static int open_io(struct inode *in, int must_write)
+{
+	int fd = reopen(in, O_RDWR), mode = IO_RDWR;
+	if (!must_write && (fd == -EROFS || fd == -EACCES || fd == -ETXTBSY || fd == -EPERM))
+		fd = reopen(in, O_RDONLY), mode = IO_RDONLY;
+	return fd < 0 ? fd : install(in, fd, mode);
+}
+
+int inode_io_fd(struct inode *in)
+{
+	if (__atomic_load_n(&in->io_mode, __ATOMIC_ACQUIRE) != IO_PATH)
+		return in->fd;
+	return open_io(in, 0);
+}
+
+int inode_write_fd(struct inode *in)
+{
+	if (__atomic_load_n(&in->io_mode, __ATOMIC_ACQUIRE) == IO_RDWR)
+		return in->fd;
+	return open_io(in, 1);
+}
+
+void inode_adopt_io_fd(struct inode *in, int fd)
+{
+	install(in, fd, IO_RDWR);
 }

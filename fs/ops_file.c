@@ -37,8 +37,8 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct folder *f = in ? NULL : folder_by_id(vid_folder(ino));
 	struct stat st;
 	int r = 0;
-	if (in)
-		r = inode_io_fd(in) < 0 ? -errno : 0;
+	if (in) /* a read-only open of a file that cannot be written is fine */
+		r = (fi->flags & O_ACCMODE) == O_RDONLY ? inode_io_fd(in) : inode_write_fd(in);
 	else if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC))
 		r = -EROFS; /* old messages change only by rename */
 	else if (!f)
@@ -69,8 +69,8 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 		fuse_reply_err(req, EIO);
 		return;
 	}
-	/* read-write: the fd becomes the file's own (inode_io_fd); appends are
-	 * placed by the kernel, which knows the size */
+	/* read-write: the fd becomes the file's one fd (inode_adopt_io_fd);
+	 * appends are placed by the kernel, which knows the size */
 	int flags =
 	    (fi->flags & ~(O_ACCMODE | O_APPEND | O_NOFOLLOW)) | O_RDWR | O_CREAT | O_CLOEXEC;
 	int fd = openat(dir->fd, name, flags, mode);
@@ -217,7 +217,7 @@ static void op_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in_
 {
 	(void)fi;
 	struct inode *in = inode_of(ino);
-	int fd = in ? inode_io_fd(in) : -EROFS; /* old messages change only by rename */
+	int fd = in ? inode_write_fd(in) : -EROFS; /* old messages change only by rename */
 	if (fd < 0) {
 		fuse_reply_err(req, -fd);
 		return;
