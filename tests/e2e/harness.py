@@ -127,9 +127,30 @@ class Mount:
         try:
             return self.proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
+            print(f"     (daemon {self.proc.pid} still running 10 s after the unmount; "
+                  f"its threads: {thread_states(self.proc.pid)})")
             self.proc.kill()
             subprocess.run(["fusermount3", "-uz", self.mountpoint], check=False)
             return -1
+
+
+def thread_states(pid):
+    """'name state wchan [kernel stack]' of each thread of pid: where a daemon
+    that does not exit waits (for the failure message)."""
+    out = []
+    task = f"/proc/{pid}/task"
+    for tid in sorted(os.listdir(task), key=int) if os.path.isdir(task) else []:
+        def read(name):
+            try:
+                with open(f"{task}/{tid}/{name}") as f:
+                    return f.read().strip()
+            except OSError:
+                return "?"
+        stat = read("stat")
+        state = stat.rsplit(")", 1)[-1].split()[0] if ")" in stat else "?"
+        stack = " < ".join(line.split()[-1] for line in read("stack").splitlines()[:6])
+        out.append(f"{read('comm')} {state} {read('wchan')} [{stack}]")
+    return "; ".join(out)
 
 
 def holders(mountpoint):
