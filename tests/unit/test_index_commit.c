@@ -15,54 +15,23 @@
 
 #include <cmocka.h>
 
+#include "temp_dirs.h"
+
 #define MBOX                                                                                       \
 	"From a@example.com Sat Jan  1 10:22:49 2005\nSubject: one\n\nbody\n\n"                    \
 	"From b@example.com Sat Jan  1 10:23:49 2005\nSubject: two\n\nbody\n"
 
-struct dirs {
-	char state[64], mail[64], mbox[96];
-};
-
-static int setup(void **state)
+/* The fixture, with the mbox written. */
+static int setup_mbox(void **state)
 {
-	struct dirs *d = calloc(1, sizeof *d);
-	if (!d)
+	if (setup(state) < 0)
 		return -1;
-	strcpy(d->state, "/tmp/test_index_commit.state.XXXXXX");
-	strcpy(d->mail, "/tmp/test_index_commit.mail.XXXXXX");
-	if (!mkdtemp(d->state) || !mkdtemp(d->mail))
-		return -1;
-	snprintf(d->mbox, sizeof d->mbox, "%s/inbox", d->mail);
+	const struct dirs *d = *state;
 	FILE *f = fopen(d->mbox, "w");
 	if (!f)
 		return -1;
 	fputs(MBOX, f);
 	fclose(f);
-	*state = d;
-	return 0;
-}
-
-static void remove_tree(const char *dir)
-{
-	DIR *dd = opendir(dir);
-	struct dirent *e;
-	char path[512];
-	while (dd && (e = readdir(dd)))
-		if (e->d_name[0] != '.') {
-			snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-			unlink(path);
-		}
-	if (dd)
-		closedir(dd);
-	rmdir(dir);
-}
-
-static int teardown(void **state)
-{
-	struct dirs *d = *state;
-	remove_tree(d->state);
-	remove_tree(d->mail);
-	free(d);
 	return 0;
 }
 
@@ -167,9 +136,9 @@ static void failed_commit_reported(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(batches_committed_one_by_one, setup, teardown),
-	    cmocka_unit_test_setup_teardown(batches_committed_in_groups, setup, teardown),
-	    cmocka_unit_test_setup_teardown(failed_commit_reported, setup, teardown),
+	    cmocka_unit_test_setup_teardown(batches_committed_one_by_one, setup_mbox, teardown),
+	    cmocka_unit_test_setup_teardown(batches_committed_in_groups, setup_mbox, teardown),
+	    cmocka_unit_test_setup_teardown(failed_commit_reported, setup_mbox, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -4,6 +4,7 @@
 #include "unit.h"
 
 #include "store.h"
+#include "temp_dirs.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -25,52 +26,6 @@
 #define MSG2X FROM_B "Subject: two\nStatus: RO\n\nSECOND BODY\n\n" /* same size as MSG2 */
 
 #define KEY "user/INBOX"
-
-struct dirs {
-	char state[64];
-	char mail[64];
-	char mbox[128];
-};
-
-static int setup(void **state)
-{
-	struct dirs *d = calloc(1, sizeof *d);
-	if (!d) /* not assert_non_null: gcc cannot see it does not return */
-		return -1;
-	strcpy(d->state, "/tmp/mboxfs-unit-state-XXXXXX");
-	strcpy(d->mail, "/tmp/mboxfs-unit-mail-XXXXXX");
-	assert_non_null(mkdtemp(d->state));
-	assert_non_null(mkdtemp(d->mail));
-	snprintf(d->mbox, sizeof d->mbox, "%s/inbox", d->mail);
-	*state = d;
-	return 0;
-}
-
-static void remove_dir(const char *path)
-{
-	DIR *dir = opendir(path);
-	if (!dir)
-		return;
-	struct dirent *e;
-	while ((e = readdir(dir))) {
-		char p[512];
-		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-			continue;
-		snprintf(p, sizeof p, "%s/%s", path, e->d_name);
-		unlink(p);
-	}
-	closedir(dir);
-	rmdir(path);
-}
-
-static int teardown(void **state)
-{
-	struct dirs *d = *state;
-	remove_dir(d->state);
-	remove_dir(d->mail);
-	free(d);
-	return 0;
-}
 
 static void write_file(const char *path, const char *data, size_t len, int flags)
 {
