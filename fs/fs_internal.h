@@ -128,11 +128,34 @@ struct inode {
 	dev_t dev;
 	ino_t ino;
 	uint64_t nlookup; /* guarded by fs.lock */
-	char *path;       /* directories: path below the upper root ("" = root) */
-	enum role role;
-	struct folder *folder;
+	/* directories: path below the upper root ("" = root); set once, replaced
+	 * by renames: read and written under fs.lock (inode_child_path) */
+	char *path;
+	uintptr_t place;    /* role and folder: inode_place() */
 	struct inode *next; /* hash chain */
 };
+
+/* A directory's role and its folder (or NULL) are one word, the folder's
+ * address ORed with the role (folders are malloc'ed: their low bits are 0).
+ * A lookup may change them under fs.lock while requests in that directory
+ * read them without it: one atomic word, so that no reader sees the role of
+ * one folder with another folder. */
+#define ROLE_BITS 7u
+_Static_assert(ROLE_TMP <= ROLE_BITS && _Alignof(struct folder) > ROLE_BITS,
+               "a role fits below a folder's address");
+
+static inline void inode_set_place(struct inode *in, enum role role, struct folder *folder)
+{
+	__atomic_store_n(&in->place, (uintptr_t)folder | (uintptr_t)role, __ATOMIC_RELEASE);
+}
+
+/* The role of directory in, and its folder in *folder (NULL if it has none). */
+static inline enum role inode_place(const struct inode *in, struct folder **folder)
+{
+	uintptr_t place = __atomic_load_n(&in->place, __ATOMIC_ACQUIRE);
+	*folder = (struct folder *)(place & ~(uintptr_t)ROLE_BITS);
+	return (enum role)(place & ROLE_BITS);
+}
 
 struct fs {
 	int upper_fd;
@@ -270,7 +293,8 @@ fuse_ino_t inode_known(dev_t dev, ino_t ino);
 void inode_rename_paths(const char *old_path, const char *new_path);
 /* The directories of folder f are plain from now on (a retired account). */
 void inode_drop_folder(const struct folder *f);
-/* The path below the upper root of dir's child name (malloc'ed), or NULL. */
+/* The path below the upper root of dir's child name (malloc'ed), or NULL;
+ * name "" gives dir's own path. */
 char *inode_child_path(const struct inode *dir, const char *name);
 
 /* copyup.c: a virtual object written as a real file of the upper tree */

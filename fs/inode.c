@@ -116,11 +116,16 @@ void inode_drop_folder(const struct folder *f)
 {
 	pthread_mutex_lock(&fs.lock);
 	for (size_t b = 0; b < fs.nbuckets; b++)
-		for (struct inode *in = fs.buckets[b]; in; in = in->next)
-			if (in->folder == f)
-				in->role = ROLE_NONE, in->folder = NULL;
-	if (fs.root.folder == f)
-		fs.root.role = ROLE_NONE, fs.root.folder = NULL;
+		for (struct inode *in = fs.buckets[b]; in; in = in->next) {
+			struct folder *of;
+			inode_place(in, &of);
+			if (of == f)
+				inode_set_place(in, ROLE_NONE, NULL);
+		}
+	struct folder *root_folder;
+	inode_place(&fs.root, &root_folder);
+	if (root_folder == f)
+		inode_set_place(&fs.root, ROLE_NONE, NULL);
 	pthread_mutex_unlock(&fs.lock);
 }
 
@@ -145,8 +150,11 @@ void inode_rename_paths(const char *old_path, const char *new_path)
 char *inode_child_path(const struct inode *dir, const char *name)
 {
 	char *p = NULL;
-	if (dir->path && asprintf(&p, "%s%s%s", dir->path, *dir->path ? "/" : "", name) < 0)
+	pthread_mutex_lock(&fs.lock); /* a rename above dir replaces its path */
+	if (dir->path &&
+	    asprintf(&p, "%s%s%s", dir->path, *dir->path && *name ? "/" : "", name) < 0)
 		p = NULL;
+	pthread_mutex_unlock(&fs.lock);
 	return p;
 }
 

@@ -47,8 +47,7 @@ static int open_dirs(struct folder *f, struct folder_dirs *d)
 			free(in->path);
 			return -errno;
 		}
-		in->role = d->opened;
-		in->folder = f;
+		inode_set_place(in, d->opened, f);
 	}
 	return 0;
 }
@@ -222,7 +221,8 @@ static int write_batch(struct folder *f, const struct folder_dirs *d, struct ite
 		if (renameat2(it->dir->fd, it->tmp, it->dir->fd, it->name, RENAME_NOREPLACE) < 0)
 			r = -errno;
 		else {
-			dirs_used |= 1u << it->dir->role;
+			struct folder *of;
+			dirs_used |= 1u << inode_place(it->dir, &of);
 			if (vid_kind(it->id) != VK_MESSAGE)
 				controls |= 1u << vid_kind(it->id);
 		}

@@ -65,7 +65,9 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 		fuse_reply_err(req, ENOTDIR);
 		return;
 	}
-	if (folder_unservable(dir->role, dir->folder, name)) { /* no scan, no delivery */
+	struct folder *folder;
+	enum role role = inode_place(dir, &folder);
+	if (folder_unservable(role, folder, name)) { /* no scan, no delivery */
 		fuse_reply_err(req, EIO);
 		return;
 	}
