@@ -26,7 +26,7 @@
 # Binaries: $MBOXFS and $GEN_MBOX, else built in $BUILD_DIR (see lib.sh). Environment:
 # BENCH_DIR (default /var/tmp), BUILD_DIR, RUNS, ACCOUNTS, MESSAGES, COLD_MB,
 # BASELINE=<another mboxfs binary> (also timed, in turn with this one, rows base-*:
-# the before/after of a change in one run), STATE_FS=fresh|dir (see below), KEEP=1
+# the before/after of a change in one run), FRESH_FS=fresh|dir (lib.sh), KEEP=1
 # (keep the work dir), COLD=0 (skip the cold row), STRACE=1 / PERF=1 (after the
 # timed runs, one more --jobs 1 run under strace -c -f / perf record, of the baseline
 # too when set; summaries kept in the work dir and printed).
@@ -51,7 +51,7 @@ bench_binaries
 
 bench_workdir mboxfs-scale /var/tmp
 cleanup() {
-	state_fs_off
+	fresh_off
 	if [[ ${KEEP:-0} != 1 ]]; then rm -rf "$W"; else echo "kept $W"; fi
 }
 trap cleanup EXIT
@@ -121,45 +121,13 @@ timed() {
 	local TIMEFORMAT='%3R %3U %3S'
 	{ time "$@" >/dev/null 2>&1; } 2>>"$W/$name.times" || die "$name failed"
 }
-# A fresh state dir for every run. ext4 without a journal (as /var/tmp here)
-# searches long for a free inode next to many deleted in the last minutes
-# (recently_deleted()), so a run in a directory of a file system where other
-# runs or other jobs just deleted files pays for them, which a first index of a
-# consolidation does not. STATE_FS=fresh (the default as root with losetup and
-# mkfs.ext4): each run's state dir is the root of an ext4 file system of its
-# own, made for that run (no journal, as /var/tmp here), on a loop device with
-# direct I/O so that every syncfs still waits for the disk. STATE_FS=dir: fresh
-# directories of the work dir's file system, all removed at the end only.
-if [[ -z ${STATE_FS:-} ]]; then
-	STATE_FS=dir
-	[[ $(id -u) == 0 ]] && command -v losetup >/dev/null && command -v mkfs.ext4 >/dev/null &&
-		STATE_FS=fresh
-fi
-STATE_DEV=
-state_fs_off() { # unmounts and frees the last fresh state file system
-	[[ -n $STATE_DEV ]] || return 0
-	umount "$W/fresh" && losetup -d "$STATE_DEV" && rm -f "$W/fresh.img"
-	STATE_DEV=
-}
-nstate=0
-new_state() { # a new empty state dir in $STATE (not in a subshell: it keeps STATE_DEV)
-	nstate=$((nstate + 1))
-	if [[ $STATE_FS == fresh ]]; then
-		state_fs_off
-		mkdir -p "$W/fresh" && truncate -s 512M "$W/fresh.img"
-		mkfs.ext4 -q -F -O ^has_journal -E lazy_itable_init=0 "$W/fresh.img"
-		STATE_DEV=$(losetup --direct-io=on --find --show "$W/fresh.img")
-		mount "$STATE_DEV" "$W/fresh"
-		STATE=$W/fresh
-	else
-		mkdir -p "$W/states" && mkdir "$W/states/$nstate" && STATE=$W/states/$nstate
-	fi
-}
-echo "   state dirs: $STATE_FS (fresh: an ext4 file system made for each run; dir: directories of the work dir)"
+# A fresh state dir for every run (FRESH_FS, fresh_dir in lib.sh): a first index
+# does not pay for inodes other runs just freed.
+echo "   state dirs: $FRESH_FS (fresh: an ext4 file system made for each run; dir: directories of the work dir)"
 index_fresh() { # NAME BINARY JOBS
-	new_state
+	fresh_dir state 512M
 	sync
-	timed "$1" "$2" index --jobs "$3" --map "$W/map" --state "$STATE"
+	timed "$1" "$2" index --jobs "$3" --map "$W/map" --state "$DIR"
 }
 cat_all() { timed cat cat "${MBOXES[@]}"; }
 # median COLUMN NAME: the median of a column (1 wall, 2 user, 3 sys) of NAME's runs
@@ -204,17 +172,17 @@ fi
 profile() { # LABEL BINARY
 	local label=$1 bin=$2
 	if [[ ${STRACE:-0} == 1 ]]; then
-		new_state
+		fresh_dir state 512M
 		strace -c -f -o "$W/strace-$label.txt" "$bin" index --jobs 1 --map "$W/map" \
-			--state "$STATE" >/dev/null
+			--state "$DIR" >/dev/null
 		echo
 		echo "== strace -c -f of one index --jobs 1 ($label, fresh state)"
 		head -n 25 "$W/strace-$label.txt" || true
 	fi
 	if [[ ${PERF:-0} == 1 ]]; then
-		new_state
+		fresh_dir state 512M
 		perf record -q -o "$W/perf-$label.data" "$bin" index --jobs 1 --map "$W/map" \
-			--state "$STATE" >/dev/null 2>&1
+			--state "$DIR" >/dev/null 2>&1
 		echo
 		echo "== perf report (no children) of one index --jobs 1 ($label, fresh state)"
 		perf report -i "$W/perf-$label.data" --no-children --stdio 2>/dev/null >"$W/perf-$label.txt" || true
@@ -223,8 +191,8 @@ profile() { # LABEL BINARY
 }
 [[ -n ${BASELINE:-} ]] && profile baseline "$BASELINE"
 profile this "$MBOXFS"
-state_fs_off
-rm -rf "$W/states"
+fresh_off
+rm -rf "$W"/state.*
 
 # ---- cold: one big mbox --------------------------------------------------------------
 if [[ ${COLD:-1} == 0 ]]; then
