@@ -115,8 +115,9 @@ struct account_rt {
 };
 
 /* What an inode's fd is open for, in order: a file opened read-only is
- * opened again read-write for a write. */
-enum io_mode { IO_PATH, IO_RDONLY, IO_RDWR };
+ * opened again read-write for a write. IO_APPEND: read-write with O_APPEND,
+ * the only way an append-only file (chattr +a) opens for writing. */
+enum io_mode { IO_PATH, IO_RDONLY, IO_APPEND, IO_RDWR };
 
 /* A real object of the upper tree. */
 struct inode {
@@ -205,8 +206,11 @@ void inode_forget(struct inode *in, uint64_t n);
  * else in->fd serves; or -errno. Kept until the kernel forgets the file. */
 int inode_io_fd(struct inode *in);
 /* The same, open read-write (a file opened read-only before is opened again),
- * or -errno: why the file cannot be written. */
-int inode_write_fd(struct inode *in);
+ * or -errno: why the file cannot be written. An append-only file is written
+ * only by an open with O_APPEND (open_flags), through an fd that appends
+ * whatever the offset, as the file system itself would have it; any other
+ * write of it is refused with EPERM. */
+int inode_write_fd(struct inode *in, int open_flags);
 /* fd (read-write, of the same file) as the inode's fd, unless that is
  * read-write already; fd is closed either way. */
 void inode_adopt_io_fd(struct inode *in, int fd);

@@ -192,12 +192,18 @@ static int install(struct inode *in, int fd, int mode)
 }
 
 /* Read-write whatever the caller's open asked: the kernel checked its rights
- * (default_permissions) and keeps each open's mode itself. Read-only when the
- * file cannot be written (a read-only upper tree as verify's, a running
- * program, an immutable or append-only file) unless must_write. */
+ * (default_permissions) and keeps each open's mode itself. An append-only
+ * file refuses that (EPERM) but opens with O_APPEND. Read-only when the file
+ * cannot be written (a read-only upper tree as verify's, a running program,
+ * an immutable file) unless must_write. */
 static int open_io(struct inode *in, int must_write)
 {
 	int fd = reopen(in, O_RDWR), mode = IO_RDWR;
+	if (fd == -EPERM) { /* append-only opens so; an immutable file does not */
+		int append_fd = reopen(in, O_RDWR | O_APPEND);
+		if (append_fd >= 0)
+			fd = append_fd, mode = IO_APPEND;
+	}
 	if (!must_write && (fd == -EROFS || fd == -EACCES || fd == -ETXTBSY || fd == -EPERM))
 		fd = reopen(in, O_RDONLY), mode = IO_RDONLY;
 	return fd < 0 ? fd : install(in, fd, mode);
@@ -210,11 +216,18 @@ int inode_io_fd(struct inode *in)
 	return open_io(in, 0);
 }
 
-int inode_write_fd(struct inode *in)
+int inode_write_fd(struct inode *in, int open_flags)
 {
-	if (__atomic_load_n(&in->io_mode, __ATOMIC_ACQUIRE) == IO_RDWR)
-		return in->fd;
-	return open_io(in, 1);
+	if (__atomic_load_n(&in->io_mode, __ATOMIC_ACQUIRE) != IO_RDWR) {
+		/* again each time: the file may have been made writable since */
+		int r = open_io(in, 1);
+		if (r < 0)
+			return r;
+	}
+	if (__atomic_load_n(&in->io_mode, __ATOMIC_ACQUIRE) == IO_APPEND &&
+	    !(open_flags & O_APPEND))
+		return -EPERM; /* an append-only file: what its open would have said */
+	return in->fd;
 }
 
 void inode_adopt_io_fd(struct inode *in, int fd)
