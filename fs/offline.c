@@ -20,36 +20,47 @@ struct offline_run {
 	atomic_uint_fast64_t messages, bytes;
 };
 
-static void materialize_account(struct offline_run *run, struct account_rt *acct)
+static void count(struct offline_run *run, struct mat_group *g, int r)
+{
+	struct materialized *done = mat_group_done(g);
+	atomic_fetch_add(&run->messages, done->messages);
+	atomic_fetch_add(&run->bytes, done->bytes);
+	done->messages = done->bytes = 0;
+	if (r < 0)
+		atomic_fetch_add(&run->failures, 1);
+}
+
+/* Folder after folder into the worker's group, which syncs many folders at
+ * once and unloads each when its copies are recorded (memory for the next). */
+static void materialize_account(struct offline_run *run, struct mat_group *g,
+                                struct account_rt *acct)
 {
 	if (account_ready(acct) < 0) { /* logged */
 		atomic_fetch_add(&run->failures, 1);
 		return;
 	}
-	for (struct folder *f = acct->folders; f; f = f->next_in_account) {
-		struct materialized done = {0};
-		int r;
-		while ((r = materialize_batch(f, 0, 0, &done)) == 0) {
-			atomic_fetch_add(&run->messages, done.messages);
-			atomic_fetch_add(&run->bytes, done.bytes);
-			done.messages = done.bytes = 0;
-		}
-		if (r != -ENODATA)
-			atomic_fetch_add(&run->failures, 1);
-		folder_unload(f); /* done with it: memory for the next ones */
-	}
+	for (struct folder *f = acct->folders; f; f = f->next_in_account)
+		count(run, g, mat_group_add(g, f));
 }
 
 static void *worker(void *arg)
 {
 	struct offline_run *run = arg;
+	struct mat_group *g = mat_group_new();
 	size_t i;
 	while ((i = atomic_fetch_add(&run->next, 1)) < fs.naccounts) {
 		if (account_matches(fs.accounts[i]->a, run->pattern)) {
 			atomic_fetch_add(&run->matched, 1);
-			materialize_account(run, fs.accounts[i]);
+			if (g)
+				materialize_account(run, g, fs.accounts[i]);
+			else
+				atomic_fetch_add(&run->failures, 1);
 		}
 		atomic_fetch_add(&run->accounts_done, 1);
+	}
+	if (g) {
+		count(run, g, mat_group_finish(g));
+		mat_group_free(g);
 	}
 	return NULL;
 }
