@@ -347,6 +347,7 @@ void materialized_free(struct materialized *done)
  * ones, and the group's syncfs finds little left to write. Only a head start:
  * the syncfs is what makes the files durable (and reports write errors). */
 #define KICK_QUEUE 256
+#define KICK_BATCH 32
 
 struct kicker {
 	pthread_mutex_t lock;
@@ -370,18 +371,24 @@ struct mat_group {
 static void *kick_main(void *arg)
 {
 	struct kicker *k = arg;
+	int fds[KICK_QUEUE];
 	pthread_mutex_lock(&k->lock);
 	for (;;) {
-		while (!k->n && !k->stopping)
+		/* woken for KICK_BATCH files at a time: not two futex calls a file */
+		while (k->n < KICK_BATCH && !k->stopping)
 			pthread_cond_wait(&k->more, &k->lock);
 		if (!k->n)
 			break;
-		int fd = k->fds[k->head];
-		k->head = (k->head + 1) % KICK_QUEUE, k->n--;
+		size_t n = k->n;
+		for (size_t i = 0; i < n; i++)
+			fds[i] = k->fds[(k->head + i) % KICK_QUEUE];
+		k->head = (k->head + n) % KICK_QUEUE, k->n = 0;
 		pthread_cond_signal(&k->room);
 		pthread_mutex_unlock(&k->lock);
-		sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
-		close(fd);
+		for (size_t i = 0; i < n; i++) {
+			sync_file_range(fds[i], 0, 0, SYNC_FILE_RANGE_WRITE);
+			close(fds[i]);
+		}
 		pthread_mutex_lock(&k->lock);
 	}
 	pthread_mutex_unlock(&k->lock);
@@ -400,7 +407,8 @@ static void kick(struct mat_group *g, int fd)
 	while (k->n == KICK_QUEUE)
 		pthread_cond_wait(&k->room, &k->lock);
 	k->fds[(k->head + k->n++) % KICK_QUEUE] = fd;
-	pthread_cond_signal(&k->more);
+	if (k->n == KICK_BATCH)
+		pthread_cond_signal(&k->more);
 	pthread_mutex_unlock(&k->lock);
 }
 
