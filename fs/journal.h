@@ -101,6 +101,10 @@ int journal_append(struct journal *j, const char *records, size_t len);
 int journal_appendf(struct journal *j, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Waits until every record appended so far is durable. 0 or -errno. */
 int journal_sync(struct journal *j);
+/* Tells j that the caller made every record appended so far durable (a
+ * syncfs of j's filesystem that started after the last append, with no
+ * append since): journal_close() then has nothing to sync. */
+void journal_synced(struct journal *j);
 
 /* 1 when a journal of that many records, for a folder of nlive possible
  * records, should be rewritten. */

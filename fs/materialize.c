@@ -361,6 +361,7 @@ struct kicker {
 struct mat_group {
 	struct part *parts, **tail; /* written, not yet synced (in order) */
 	struct part *settling;      /* renamed, waiting for a sync */
+	struct part *closing;       /* last of a folder, recorded, waiting for a sync */
 	size_t nparts, objects;
 	uint64_t bytes;
 	struct materialized done;
@@ -531,11 +532,20 @@ static int part_rename(struct mat_group *g, struct part *p)
 	return r;
 }
 
-/* The done records of what the last flush renamed, now durable; unloads the
- * folders that are finished. */
+/* Just after a syncfs: unloads the folders whose last done records it made
+ * durable (their journals need no sync of their own when they share the
+ * filesystem); appends the done records of what the last flush renamed, now
+ * durable. */
 static int settle(struct mat_group *g)
 {
 	int r = 0;
+	while (g->closing) {
+		struct part *p = g->closing;
+		g->closing = p->next;
+		if (same_filesystem(p->f->journal.fd, fs.upper_fd))
+			journal_synced(&p->f->journal);
+		part_free(p, 1);
+	}
 	while (g->settling) {
 		struct part *p = g->settling;
 		g->settling = p->next;
@@ -545,7 +555,10 @@ static int settle(struct mat_group *g)
 		            : 0;
 		if (s < 0 && r == 0)
 			r = s;
-		part_free(p, p->last);
+		if (p->last)
+			p->next = g->closing, g->closing = p;
+		else
+			part_free(p, 0);
 	}
 	return r;
 }
@@ -699,19 +712,26 @@ int mat_group_finish(struct mat_group *g)
 {
 	kick_stop(g); /* every file closed: nothing of ours is written later */
 	int r = g->parts ? flush(g) : 0;
-	if (g->settling) {
+	/* one sync for the last renames, one for the last done records */
+	for (int round = 0; round < 2 && (g->settling || g->closing); round++) {
 		int s = sync_upper();
 		if (s == 0)
 			s = settle(g);
-		else /* the renames are there, their intents complete at the next load */
-			while (g->settling) {
-				struct part *p = g->settling;
-				g->settling = p->next;
-				part_free(p, p->last);
-			}
-		if (r == 0)
+		if (s < 0 && r == 0)
 			r = s;
+		if (s < 0)
+			break;
 	}
+	/* after a failure: the renames are there, their intents complete at the
+	 * next load; closing the journals syncs what they hold */
+	struct part *left[] = {g->settling, g->closing};
+	for (int i = 0; i < 2; i++)
+		while (left[i]) {
+			struct part *p = left[i];
+			left[i] = p->next;
+			part_free(p, p->last);
+		}
+	g->settling = g->closing = NULL;
 	return r;
 }
 
