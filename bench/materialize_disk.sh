@@ -16,8 +16,8 @@
 #   cp       the disk limit: `cp -r` of the mail root the last materialize of the round
 #            wrote into a fresh directory, then one `sync`
 # Every time includes its final `sync`. Prints the median and min of each, the ratio of
-# the medians to cp, and the median of the per-round ratios (a noisy machine moves both
-# sides of a round together). Checked untimed after every run: the number of files and
+# the medians to cp, the median of the per-round ratios (a noisy machine moves both sides
+# of a round together) and the ratio of the minimums (each side's least disturbed run). Checked untimed after every run: the number of files and
 # sizes of the files of the tree equal those of the first run, no temporary file is left.
 # Nothing is deleted before the end: outputs are renamed aside (see convert.sh: ext4
 # without a journal creates files slowly right after many were freed); this needs about
@@ -139,8 +139,9 @@ round_ratios() { # VARIANT: its time / cp's, round by round
 }
 echo
 echo "== results: $TOTAL_BYTES bytes, $TOTAL_MSGS messages; $REF_FILES files in the tree; $RUNS rounds"
-printf '%-44s %9s %9s %8s %10s %14s\n' "" "median s" "min s" "MB/s" "/ cp" "round ratios"
+printf '%-44s %9s %9s %8s %8s %14s %9s\n' "" "median s" "min s" "MB/s" "/ cp" "round ratios" "min / min"
 CP_MEDIAN=$(echo "${T[cp]}" | median)
+CP_MIN=$(echo "${T[cp]}" | minimum)
 for v in "${VARIANTS[@]}" cp; do
 	med=$(echo "${T[$v]}" | median)
 	label="materialize --offline --jobs ${v##*-j}"
@@ -148,9 +149,10 @@ for v in "${VARIANTS[@]}" cp; do
 	[[ $v == cp ]] && label="cp -r of its tree (disk limit)"
 	rr=-
 	[[ $v != cp ]] && rr="$(ratio "$(round_ratios "$v" | median)" 1) median"
-	printf '%-44s %9.3f %9.3f %8.0f %10s %14s\n' "$label + sync" "$med" \
-		"$(echo "${T[$v]}" | minimum)" "$(calc "$TOTAL_BYTES / $med / 1000000")" \
-		"$(ratio "$med" "$CP_MEDIAN")" "$rr"
+	min=$(echo "${T[$v]}" | minimum)
+	printf '%-44s %9.3f %9.3f %8.0f %8s %14s %9s\n' "$label + sync" "$med" "$min" \
+		"$(calc "$TOTAL_BYTES / $med / 1000000")" "$(ratio "$med" "$CP_MEDIAN")" "$rr" \
+		"$(ratio "$min" "$CP_MIN")"
 done
 echo
 for v in "${VARIANTS[@]}" cp; do echo "times $v: ${T[$v]}"; done
