@@ -30,47 +30,67 @@ static void count(struct offline_run *run, struct mat_group *g, int r)
 		atomic_fetch_add(&run->failures, 1);
 }
 
-static void *load_ahead(void *f)
+/* The next account this worker does (NULL: none left); the ones skipped
+ * are counted as done. */
+static struct account_rt *claim(struct offline_run *run)
 {
-	folder_load(f); /* what fails is logged, and found again by mat_group_add */
-	return NULL;
-}
-
-/* Folder after folder into the worker's group, which syncs many folders at
- * once and unloads each when its copies are recorded (memory for the next).
- * The next folder is indexed by another thread meanwhile: the writing here
- * is mostly system time, the indexing all user time. */
-static void materialize_account(struct offline_run *run, struct mat_group *g,
-                                struct account_rt *acct)
-{
-	if (account_ready(acct) < 0) { /* logged */
-		atomic_fetch_add(&run->failures, 1);
-		return;
-	}
-	for (struct folder *f = acct->folders; f; f = f->next_in_account) {
-		pthread_t ahead;
-		int loading = f->next_in_account &&
-		              pthread_create(&ahead, NULL, load_ahead, f->next_in_account) == 0;
-		count(run, g, mat_group_add(g, f));
-		if (loading)
-			pthread_join(ahead, NULL);
-	}
-}
-
-static void *worker(void *arg)
-{
-	struct offline_run *run = arg;
-	struct mat_group *g = mat_group_new();
 	size_t i;
 	while ((i = atomic_fetch_add(&run->next, 1)) < fs.naccounts) {
 		if (account_matches(fs.accounts[i]->a, run->pattern)) {
 			atomic_fetch_add(&run->matched, 1);
-			if (g)
-				materialize_account(run, g, fs.accounts[i]);
-			else
-				atomic_fetch_add(&run->failures, 1);
+			return fs.accounts[i];
 		}
 		atomic_fetch_add(&run->accounts_done, 1);
+	}
+	return NULL;
+}
+
+/* What the worker does next, prepared by another thread while it writes:
+ * the next folder indexed (the writing is mostly system time, the indexing
+ * all user time), or the next account set up and its first folder indexed.
+ * What fails is logged, and found again when the worker gets there. */
+struct ahead {
+	struct folder *folder;
+	struct account_rt *acct;
+};
+
+static void *load_ahead(void *arg)
+{
+	struct ahead *a = arg;
+	if (a->acct && account_ready(a->acct) == 0)
+		a->folder = a->acct->folders;
+	if (a->folder)
+		folder_load(a->folder);
+	return NULL;
+}
+
+/* Folder after folder, account after account, into the worker's group,
+ * which syncs many folders at once and unloads each when its copies are
+ * recorded (memory for the next ones). */
+static void *worker(void *arg)
+{
+	struct offline_run *run = arg;
+	struct mat_group *g = mat_group_new();
+	struct account_rt *acct = claim(run);
+	while (acct) {
+		struct account_rt *next = NULL;
+		int claimed = 0; /* next, while this account's last folder is written */
+		if (!g || account_ready(acct) < 0) /* logged */
+			atomic_fetch_add(&run->failures, 1);
+		else
+			for (struct folder *f = acct->folders; f; f = f->next_in_account) {
+				struct ahead a = {f->next_in_account, NULL};
+				if (!a.folder)
+					a.acct = next = claim(run), claimed = 1;
+				pthread_t t;
+				int loading = (a.folder || a.acct) &&
+				              pthread_create(&t, NULL, load_ahead, &a) == 0;
+				count(run, g, mat_group_add(g, f));
+				if (loading)
+					pthread_join(t, NULL);
+			}
+		atomic_fetch_add(&run->accounts_done, 1);
+		acct = claimed ? next : claim(run);
 	}
 	if (g) {
 		count(run, g, mat_group_finish(g));
