@@ -2,16 +2,20 @@
  * tree, under their names of now, so that the upper tree alone is, file for
  * file, what the mount shows (DESIGN.md, cutover).
  *
- * Both `mboxfs materialize` on a mount (a setxattr on a folder directory asks
- * for one batch, ops_entry.c) and the offline run (offline.c, batch after
- * batch) go through materialize_batch(): under the folder's change_lock, so
- * that Courier's flag changes and expunges of the same folder wait for the
- * batch and then act on the real files, the batch's temporary files are
- * written, the filesystem synced once, the intents recorded (durable), the
- * files renamed into place, their directories synced, and what was done
- * recorded. A crash leaves each message in exactly one place (the next load
- * completes or drops an intent, folder_state.c); a listing meanwhile shows a
- * real file and its virtual twin as one (the real one hides its key). */
+ * `mboxfs materialize` on a mount (a setxattr on a folder directory asks for
+ * one batch, ops_entry.c) goes through materialize_batch(): under the
+ * folder's change_lock, so that Courier's flag changes and expunges of the
+ * same folder wait for the batch and then act on the real files, the batch's
+ * temporary files are written, the intents appended, the filesystem synced
+ * once (the files' data, and the intents when the journal shares the
+ * filesystem), the files renamed into place, their directories synced, and
+ * what was done recorded. The offline run (offline.c), where nothing else
+ * changes the folders, uses groups of many folders instead (below): the same
+ * steps, with one syncfs for many folders and the directories made durable
+ * by the next one. A crash leaves each message in exactly one place (the
+ * next load completes or drops an intent, folder_state.c); a listing
+ * meanwhile shows a real file and its virtual twin as one (the real one hides
+ * its key). */
 #include "fs_internal.h"
 #include "name.h"
 

@@ -1,7 +1,9 @@
 /* offline.c — `mboxfs materialize --offline`: the mount's view written to the
  * mail root without a mount (the mb2md replacement), accounts shared out to
  * worker threads. The same code decides what exists as on the mount, so the
- * result is what a mount over the same state would show. */
+ * result is what a mount over the same state would show. Each worker writes
+ * through one materialize group (materialize.c: one syncfs for many folders)
+ * and has the next folder indexed by a helper thread meanwhile. */
 #include "fs.h"
 #include "fs_internal.h"
 
