@@ -75,7 +75,7 @@ aside() { # renames each existing PATH into $W/old (frees no inode)
 }
 now() { date +%s.%N; }
 declare -A T # T[variant] = space-separated wall times
-REF_FILES= REF_BYTES=
+REF_FILES='' REF_BYTES=''
 REF_LIST=
 check_tree() { # DIR LABEL: the same file names and sizes as the first run, no temporary file
 	local list n b tmp
