@@ -1,7 +1,9 @@
 /* offline.c — `mboxfs materialize --offline`: the mount's view written to the
  * mail root without a mount (the mb2md replacement), accounts shared out to
  * worker threads. The same code decides what exists as on the mount, so the
- * result is what a mount over the same state would show. */
+ * result is what a mount over the same state would show. Each worker writes
+ * through one materialize group (materialize.c: one syncfs for many
+ * folders). */
 #include "fs.h"
 #include "fs_internal.h"
 
@@ -20,36 +22,49 @@ struct offline_run {
 	atomic_uint_fast64_t messages, bytes;
 };
 
-static void materialize_account(struct offline_run *run, struct account_rt *acct)
+static void count(struct offline_run *run, struct mat_group *g, int r)
 {
-	if (account_ready(acct) < 0) { /* logged */
+	struct materialized *done = mat_group_done(g);
+	atomic_fetch_add(&run->messages, done->messages);
+	atomic_fetch_add(&run->bytes, done->bytes);
+	done->messages = done->bytes = 0;
+	if (r < 0)
 		atomic_fetch_add(&run->failures, 1);
-		return;
-	}
-	for (struct folder *f = acct->folders; f; f = f->next_in_account) {
-		struct materialized done = {0};
-		int r;
-		while ((r = materialize_batch(f, 0, 0, &done)) == 0) {
-			atomic_fetch_add(&run->messages, done.messages);
-			atomic_fetch_add(&run->bytes, done.bytes);
-			done.messages = done.bytes = 0;
-		}
-		if (r != -ENODATA)
-			atomic_fetch_add(&run->failures, 1);
-		folder_unload(f); /* done with it: memory for the next ones */
-	}
 }
 
-static void *worker(void *arg)
+/* The next account this worker does (NULL: none left); the ones skipped
+ * are counted as done. */
+static struct account_rt *claim(struct offline_run *run)
 {
-	struct offline_run *run = arg;
 	size_t i;
 	while ((i = atomic_fetch_add(&run->next, 1)) < fs.naccounts) {
 		if (account_matches(fs.accounts[i]->a, run->pattern)) {
 			atomic_fetch_add(&run->matched, 1);
-			materialize_account(run, fs.accounts[i]);
+			return fs.accounts[i];
 		}
 		atomic_fetch_add(&run->accounts_done, 1);
+	}
+	return NULL;
+}
+
+/* Folder after folder, account after account, into the worker's group,
+ * which syncs many folders at once and unloads each when its copies are
+ * recorded (memory for the next ones). */
+static void *worker(void *arg)
+{
+	struct offline_run *run = arg;
+	struct mat_group *g = mat_group_new();
+	for (struct account_rt *acct; (acct = claim(run));) {
+		if (!g || account_ready(acct) < 0) /* logged */
+			atomic_fetch_add(&run->failures, 1);
+		else
+			for (struct folder *f = acct->folders; f; f = f->next_in_account)
+				count(run, g, mat_group_add(g, f));
+		atomic_fetch_add(&run->accounts_done, 1);
+	}
+	if (g) {
+		count(run, g, mat_group_finish(g));
+		mat_group_free(g);
 	}
 	return NULL;
 }
