@@ -74,7 +74,7 @@ static int copy_up_recorded(fuse_ino_t id, struct folder *f, struct inode *newdi
 	char *target = inode_child_path(newdir, newname);
 	if (!target)
 		return -ENOMEM;
-	int r = fstate_copy_intents(f, 1, &index, done, (const char *const *)&target);
+	int r = fstate_copy_intents(f, 1, &index, done, (const char *const *)&target, 1);
 	if (r == 0)
 		r = copy_up(id, newdir, newname, flags);
 	if (r == 0)

@@ -277,13 +277,25 @@ int fstate_set_flags(struct folder *f, uint32_t index, uint8_t flags);
 int fstate_expunge(struct folder *f, uint32_t index);
 int fstate_control_removed(struct folder *f, enum vkind kind);
 /* A copy of n messages: the intents (targets[i] is the path of the copy
- * below the upper root), durable when this returns; then, once the copies
- * are in place, the done records ('u' moved away, 'k' real in cur/), with a
- * "c" record for each control file kind in the controls bit mask. */
+ * below the upper root), durable when this returns if durable is set (else
+ * only written: the caller makes them durable, e.g. by a syncfs of the
+ * journal's filesystem, before any copy exists); then, once the copies are in
+ * place and durable, the done records ('u' moved away, 'k' real in cur/),
+ * with a "c" record for each control file kind in the controls bit mask. */
 int fstate_copy_intents(struct folder *f, size_t n, const uint32_t *indexes, char done,
-                        const char *const *targets);
+                        const char *const *targets, int durable);
 int fstate_copied(struct folder *f, size_t n, const uint32_t *indexes, char done,
                   unsigned controls);
+/* fstate_copied() in two steps, for copies whose renames are made durable
+ * later (the offline groups of materialize.c): in memory when the renames are done, then the
+ * done records once they are durable. Compaction (which writes the state of
+ * memory and drops intents) only with may_compact: when no intent of f is
+ * waiting and everything marked is durable. */
+int fstate_prepare(struct folder *f); /* 0, or -ENOMEM; before fstate_mark_copied */
+void fstate_mark_copied(struct folder *f, size_t n, const uint32_t *indexes, char done,
+                        unsigned controls);
+int fstate_record_copied(struct folder *f, size_t n, const uint32_t *indexes, char done,
+                         unsigned controls, int may_compact);
 
 /* folder_log.c: RENAME and DELETE of old folders, in the account's journal */
 int folder_log_append(struct account_rt *acct, char op, const char *uw_name, const char *dir);
@@ -360,6 +372,19 @@ struct materialized {
 int materialize_batch(struct folder *f, uint64_t max_bytes, int want_names,
                       struct materialized *done);
 void materialized_free(struct materialized *done);
+/* Offline only (nothing else changes the folders): every virtual object of
+ * folder after folder, written in groups of many folders that share one
+ * syncfs (see materialize.c). mat_group_add() loads f and hands it back to
+ * the group, which unloads it once its last copies are recorded; 0 or -errno
+ * (logged; what f had in the group is dropped). mat_group_finish() syncs and
+ * records the rest: 0 or -errno. What was written is counted in
+ * *mat_group_done(g) (the caller may read and reset it). */
+struct mat_group;
+struct mat_group *mat_group_new(void);
+struct materialized *mat_group_done(struct mat_group *g);
+int mat_group_add(struct mat_group *g, struct folder *f);
+int mat_group_finish(struct mat_group *g);
+void mat_group_free(struct mat_group *g);
 /* What of a folder is still virtual. */
 int materialize_pending(struct folder *f, uint64_t *messages, uint64_t *bytes, uint64_t *controls);
 
