@@ -225,14 +225,11 @@ static int write_batch(struct folder *f, const struct folder_dirs *d, struct ite
 	/* the intents, written before the sync: when the journal lives on the
 	 * upper tree's filesystem, one syncfs makes them and the data of every
 	 * temporary file durable, before any rename */
-	int same_fs = 0;
-	if (r == 0 && nmessages) {
+	if (r == 0 && nmessages)
 		r = fstate_copy_intents(f, nmessages, indexes, 'k', (const char *const *)targets,
 		                        0);
-		same_fs = r == 0 && same_filesystem(f->journal.fd, fs.upper_fd);
-		if (r == 0 && !same_fs)
-			r = journal_sync(&f->journal);
-	}
+	if (r == 0 && nmessages && !same_filesystem(f->journal.fd, fs.upper_fd))
+		r = journal_sync(&f->journal);
 	if (r == 0)
 		r = sync_dir(&d->dir[ROLE_CUR], 1);
 	unsigned dirs_used = 0, controls = 0;
