@@ -20,10 +20,9 @@
 # of a round together) and the ratio of the minimums (each side's least disturbed run).
 # Checked untimed after every run: the number of files and sizes of the files of the
 # tree equal those of the first run, no temporary file is left.
-# Every run writes into a fresh output (FRESH_FS, fresh_dir in lib.sh: by default an
-# ext4 file system made for the run, so that no run pays for inodes others just freed;
-# FRESH_FS=dir: new directories, nothing deleted before the end, which needs about
-# RUNS * (number of variants) * SIZE_MB of disk).
+# Every run writes into a fresh output (FRESH_FS, fresh_dir in lib.sh: by default new
+# directories, nothing deleted before the end, which needs about RUNS * (number of
+# variants) * SIZE_MB of disk; FRESH_FS=fresh: an ext4 file system made for each run).
 #
 # Binaries: $MBOXFS, $GEN_MBOX when set, else built in $BUILD_DIR (default <source>/build).
 # Environment: BENCH_DIR, BUILD_DIR, RUNS, SEED, ACCOUNTS, FOLDERS, JOBS, BEFORE, KEEP=1.

@@ -105,12 +105,6 @@ biggest=$(awk '$3 > m {m = $3} END {print m}' "$W/counts")
 printf '   generated %s mailboxes, %s bytes, %s messages (biggest mailbox %s) in %.1f s\n' \
 	"${#MBOXES[@]}" "$BYTES" "$MESSAGES" "$biggest" "$(calc "$t1 - $t0")"
 
-# sanity: mboxfs sees every message
-mkdir "$W/state"
-out=$("$MBOXFS" index --jobs 2 --map "$W/map" --state "$W/state")
-seen=$(awk '/ messages, / {n += $3} END {print n}' <<<"$out")
-[[ $seen == "$MESSAGES" ]] || die "mboxfs index found $seen messages, expected $MESSAGES"
-rm -rf "$W/state"
 cat "${MBOXES[@]}" >/dev/null # warm
 
 # ---- timing --------------------------------------------------------------------------
@@ -121,8 +115,8 @@ timed() {
 	local TIMEFORMAT='%3R %3U %3S'
 	{ time "$@" >/dev/null 2>&1; } 2>>"$W/$name.times" || die "$name failed"
 }
-# A fresh state dir for every run (FRESH_FS, fresh_dir in lib.sh): a first index
-# does not pay for inodes other runs just freed.
+# A fresh state dir for every run (FRESH_FS, fresh_dir in lib.sh), none removed
+# before the end: a first index does not pay for inodes other runs just freed.
 echo "   state dirs: $FRESH_FS (fresh: an ext4 file system made for each run; dir: directories of the work dir)"
 index_fresh() { # NAME BINARY JOBS
 	fresh_dir state 512M
@@ -133,6 +127,11 @@ cat_all() { timed cat cat "${MBOXES[@]}"; }
 # median COLUMN NAME: the median of a column (1 wall, 2 user, 3 sys) of NAME's runs
 median() { awk -v c="$1" '{print $c}' "$W/$2.times" | sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
 
+# sanity: mboxfs sees every message
+fresh_dir state 512M
+out=$("$MBOXFS" index --jobs 2 --map "$W/map" --state "$DIR")
+seen=$(awk '/ messages, / {n += $3} END {print n}' <<<"$out")
+[[ $seen == "$MESSAGES" ]] || die "mboxfs index found $seen messages, expected $MESSAGES"
 NAMES=(index-j1 index-j2 cat)
 if [[ -n ${BASELINE:-} ]]; then
 	NAMES=(base-j1 index-j1 base-j2 index-j2 cat)
