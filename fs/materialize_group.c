@@ -275,9 +275,9 @@ int mat_group_add(struct mat_group *g, struct folder *f)
 		struct stat st;
 		if (g->nparts && (g->objects >= GROUP_OBJECTS || g->bytes + size > GROUP_BYTES ||
 		                  (!p && g->nparts >= GROUP_FOLDERS))) {
+			p = NULL; /* flushed: f's next objects go to a new part */
 			if ((r = flush(g)) < 0)
 				break;
-			p = NULL;
 		}
 		if (!p && !(p = part_new(g, f, &r)))
 			break;
