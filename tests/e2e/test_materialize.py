@@ -333,6 +333,12 @@ def main():
         offline_root, state_a, state_b = (os.path.join(work, d) for d in ("offline", "sa", "sb"))
         shutil.copytree(pristine, state_a)
         shutil.copytree(pristine, state_b)
+        # one worker: with two processors or more, it has the next folder
+        # indexed by a thread of its own meanwhile (offline.c)
+        offline_root1, state_c = os.path.join(work, "offline1"), os.path.join(work, "sc")
+        shutil.copytree(pristine, state_c)
+        one = run([mboxfs, "materialize", "--offline", "--jobs", "1", "--map", map_path,
+                   "--state", state_c, offline_root1])
         os.mkdir(os.path.join(work, "upper2"))
         first = run([mboxfs, "materialize", "--offline", "--map", map_path, "--state", state_a,
                      offline_root])
@@ -359,6 +365,11 @@ def main():
                       "message it wrote",
                       unsettled + ([] if written == str(real) else
                                    [f"{real} messages recorded real, {written} written"]))
+        unsettled1, real1 = journal_copies(state_c)
+        results.check("materialize --offline --jobs 1 writes the same files, every intent done",
+                      [f"exit {one.returncode}: {one.stderr}"] * (one.returncode != 0) +
+                      diff("file", offline_files, listing(offline_root1)) + unsettled1 +
+                      ([] if real1 == real else [f"{real1} messages recorded real, not {real}"]))
         results.check("materialize --offline run again writes nothing and changes nothing",
                       [] if again.returncode == 0 and again.stdout.startswith("0 messages") and
                       listing(offline_root) == offline_files else [again.stdout + again.stderr])
