@@ -4,7 +4,8 @@ the page cache"): a new imapd + SELECT INBOX, and `cat` of the big message, on m
 mounts of the same state (the binary under test and, when given, the one before) and on
 the native maildir, alternately (native, before, after, native, before, after, ...),
 every tree mounted once and warmed up first. Prints the medians, the ratios to native
-and after / before, and how many page-cache folios hold the big message on each side
+and after / before, each daemon's CPU time per SELECT (less noisy than the wall time on
+a shared machine), and how many page-cache folios hold the big message on each side
 (the kernel's FUSE page cache uses single pages, ext4's large folios).
 
 Run by bench/reads_warm.sh, which prepares the work dir. Processes: as bench/courier.py
@@ -66,6 +67,7 @@ class Tree:
         self.kind = kind
         self.gam = gam_id(kind)
         self.daemon = None
+        self.select_cpu = 0.0  # the daemon's CPU seconds during the timed SELECTs
         if binary is None:
             self.root = cfg.native0
         else:
@@ -85,12 +87,22 @@ class Tree:
         ensure_gam_server(self.kind)
         return imap.Imapd(self.maildir, {"GAM_CLIENT_ID": self.gam})
 
+    def cpu(self):
+        """The daemon's user + system seconds so far (0 for native)."""
+        if not self.daemon:
+            return 0.0
+        with open(f"/proc/{self.daemon.proc.pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def select(self):
+        c0 = self.cpu()
         t0 = time.perf_counter()
         s = self.imapd()
         imap.ok(s, "SELECT INBOX")
         t = time.perf_counter() - t0
         s.close()
+        self.select_cpu += self.cpu() - c0
         return t
 
     def cat(self):
@@ -135,6 +147,7 @@ def main():
                 times[(rows[0], kind)].append(t.select())
                 times[(rows[1], kind)].append(t.cat())
         pages = {kind: folios(t.big) for kind, t in trees.items()}
+        cpu = {kind: t.select_cpu / cfg.runs for kind, t in trees.items() if t.daemon}
     finally:
         for t in trees.values():
             t.stop()
@@ -159,6 +172,9 @@ def main():
     for row in rows:
         for k in kinds:
             log(f"   {row} [{k}]: " + " ".join(f"{t * 1000:.1f}" for t in times[(row, k)]))
+    log("")
+    log("daemon CPU (user + system, /proc/PID/stat) per timed SELECT, milliseconds: " +
+        ", ".join(f"{k} {c * 1000:.1f}" for k, c in cpu.items()))
     log("")
     log("page-cache folios of the big message (pages per folio: how many):")
     for k in kinds:
