@@ -22,6 +22,17 @@
 #                         passthrough_ll.c (PT_SRC)
 #   remove_workdir_on_exit    at exit, removes W (KEEP=1: keeps it), but never while
 #                         something below W is still mounted
+#   FRESH_FS              fresh (the default as root with losetup and mkfs.ext4) or dir
+#   fresh_dir NAME SIZE   sets DIR to an empty directory for one run's output. fresh: the
+#                         root of an ext4 file system made for that run at $W/NAME (no
+#                         journal, as /var/tmp here; on a loop device with direct I/O, so
+#                         every sync still waits for the disk), replacing NAME's last one.
+#                         dir: a new directory $W/NAME.<n>, not deleted before the end.
+#                         Why: ext4 without a journal searches long for a free inode next
+#                         to many deleted in the last minutes (recently_deleted()), so a
+#                         run writing where other runs or other jobs just deleted files
+#                         pays for them; a first run on a server does not.
+#   fresh_off [NAME...]   unmounts and frees those file systems (all of them without NAME)
 
 SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD_DIR=${BUILD_DIR:-$SRC/build}
@@ -140,3 +151,36 @@ remove_workdir() {
 }
 
 remove_workdir_on_exit() { trap remove_workdir EXIT; }
+
+if [[ -z ${FRESH_FS:-} ]]; then
+	FRESH_FS=dir
+	((EUID == 0)) && command -v losetup >/dev/null && command -v mkfs.ext4 >/dev/null &&
+		FRESH_FS=fresh
+fi
+declare -A FRESH_DEV=()
+FRESH_N=0
+fresh_off() {
+	local names=("$@") n
+	((${#names[@]})) || names=("${!FRESH_DEV[@]}")
+	for n in "${names[@]}"; do
+		[[ -n ${FRESH_DEV[$n]:-} ]] || continue
+		umount "$W/$n" && losetup -d "${FRESH_DEV[$n]}" && rm -f "$W/$n.img"
+		unset "FRESH_DEV[$n]"
+	done
+}
+fresh_dir() {
+	local name=$1 size=$2
+	if [[ $FRESH_FS == fresh ]]; then
+		fresh_off "$name"
+		mkdir -p "$W/$name"
+		truncate -s "$size" "$W/$name.img"
+		mkfs.ext4 -q -F -O ^has_journal -E lazy_itable_init=0 "$W/$name.img"
+		FRESH_DEV[$name]=$(losetup --direct-io=on --find --show "$W/$name.img")
+		mount "${FRESH_DEV[$name]}" "$W/$name"
+		DIR=$W/$name
+	else
+		FRESH_N=$((FRESH_N + 1))
+		DIR=$W/$name.$FRESH_N
+		mkdir -p "$DIR"
+	fi
+}

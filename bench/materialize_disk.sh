@@ -20,9 +20,10 @@
 # of a round together) and the ratio of the minimums (each side's least disturbed run).
 # Checked untimed after every run: the number of files and sizes of the files of the
 # tree equal those of the first run, no temporary file is left.
-# Nothing is deleted before the end: outputs are renamed aside (see convert.sh: ext4
-# without a journal creates files slowly right after many were freed); this needs about
-# RUNS * (number of variants) * SIZE_MB of disk.
+# Every run writes into a fresh output (FRESH_FS, fresh_dir in lib.sh: by default an
+# ext4 file system made for the run, so that no run pays for inodes others just freed;
+# FRESH_FS=dir: new directories, nothing deleted before the end, which needs about
+# RUNS * (number of variants) * SIZE_MB of disk).
 #
 # Binaries: $MBOXFS, $GEN_MBOX when set, else built in $BUILD_DIR (default <source>/build).
 # Environment: BENCH_DIR, BUILD_DIR, RUNS, SEED, ACCOUNTS, FOLDERS, JOBS, BEFORE, KEEP=1.
@@ -42,12 +43,16 @@ BEFORE=${BEFORE:-}
 
 bench_binaries
 bench_workdir mboxfs-matdisk /var/tmp
-cleanup() { if [[ ${KEEP:-0} != 1 ]]; then rm -rf "$W"; else echo "kept $W"; fi; }
+cleanup() {
+	fresh_off
+	if [[ ${KEEP:-0} != 1 ]]; then rm -rf "$W"; else echo "kept $W"; fi
+}
 trap cleanup EXIT
-mkdir -p "$W/old" "$W/src"
+mkdir -p "$W/src"
 
 echo "== materialize --offline vs cp -r + sync: ${SIZE_MB} MiB, $ACCOUNTS accounts of 1+$FOLDERS folders, seed $SEED, $RUNS rounds"
 machine_facts
+echo "   outputs: $FRESH_FS (fresh: each run's state and mail root, and cp's copy, on an ext4 file system made for that run)"
 # ---- the tree of old mail ----------------------------------------------------------------
 # per account: INBOX half of its share, the folders the other half (at least 1 MiB each)
 share=$((SIZE_MB / ACCOUNTS))
@@ -70,10 +75,6 @@ cat "$W"/src/inbox* "$W"/src/home*/* >/dev/null # warm the page cache
 echo "   generated $TOTAL_BYTES bytes, $TOTAL_MSGS messages in $((ACCOUNTS * (1 + FOLDERS))) mboxes"
 
 # ---- runs ----------------------------------------------------------------------------------
-aside() { # renames each existing PATH into $W/old (frees no inode)
-	local p
-	for p; do if [[ -e $p ]]; then mv "$p" "$(mktemp -u "$W/old/XXXXXXXX")"; fi; done
-}
 now() { date +%s.%N; }
 declare -A T # T[variant] = space-separated wall times
 REF_FILES= REF_BYTES=
@@ -89,29 +90,32 @@ check_tree() { # DIR LABEL: the same file names and sizes as the first run, no t
 	[[ $list == "$REF_LIST" ]] ||
 		die "$2 wrote $n files, $b bytes, not the names and sizes of the first run ($REF_FILES files, $REF_BYTES bytes)"
 }
+OUT= # the mail root the last materialize wrote: what cp copies
 mat_run() { # VARIANT BINARY JOBS
 	local a b
-	aside "$W/state" "$W/root"
-	mkdir "$W/state" "$W/root"
+	fresh_off copy
+	fresh_dir out "$((3 * SIZE_MB + 256))M"
+	OUT=$DIR/root
+	mkdir "$DIR/state" "$OUT"
 	sync
 	a=$(now)
-	"$2" materialize --offline --jobs "$3" --map "$W/map" --state "$W/state" --quiet "$W/root" \
+	"$2" materialize --offline --jobs "$3" --map "$W/map" --state "$DIR/state" --quiet "$OUT" \
 		>"$W/last.log" 2>&1 || { cat "$W/last.log" >&2; die "$1 failed"; }
 	sync
 	b=$(now)
 	T[$1]+="$(calc "$b - $a") "
-	check_tree "$W/root" "$1"
+	check_tree "$OUT" "$1"
 }
 cp_run() {
 	local a b
-	aside "$W/copy"
+	fresh_dir copy "$((3 * SIZE_MB + 256))M"
 	sync
 	a=$(now)
-	cp -r "$W/root" "$W/copy"
+	cp -r "$OUT" "$DIR/root"
 	sync
 	b=$(now)
 	T[cp]+="$(calc "$b - $a") "
-	check_tree "$W/copy" "cp -r"
+	check_tree "$DIR/root" "cp -r"
 }
 
 VARIANTS=()

@@ -26,7 +26,7 @@
 # Binaries: $MBOXFS and $GEN_MBOX, else built in $BUILD_DIR (see lib.sh). Environment:
 # BENCH_DIR (default /var/tmp), BUILD_DIR, RUNS, ACCOUNTS, MESSAGES, COLD_MB,
 # BASELINE=<another mboxfs binary> (also timed, in turn with this one, rows base-*:
-# the before/after of a change in one run), KEEP=1
+# the before/after of a change in one run), FRESH_FS=fresh|dir (lib.sh), KEEP=1
 # (keep the work dir), COLD=0 (skip the cold row), STRACE=1 / PERF=1 (after the
 # timed runs, one more --jobs 1 run under strace -c -f / perf record, of the baseline
 # too when set; summaries kept in the work dir and printed).
@@ -50,7 +50,10 @@ COLD_MB=${COLD_MB:-191}
 bench_binaries
 
 bench_workdir mboxfs-scale /var/tmp
-cleanup() { if [[ ${KEEP:-0} != 1 ]]; then rm -rf "$W"; else echo "kept $W"; fi; }
+cleanup() {
+	fresh_off
+	if [[ ${KEEP:-0} != 1 ]]; then rm -rf "$W"; else echo "kept $W"; fi
+}
 trap cleanup EXIT
 echo "== mboxfs index at scale: $ACCOUNTS accounts x 4 mailboxes, $MESSAGES messages; $RUNS runs each, in turn"
 machine_facts
@@ -118,15 +121,13 @@ timed() {
 	local TIMEFORMAT='%3R %3U %3S'
 	{ time "$@" >/dev/null 2>&1; } 2>>"$W/$name.times" || die "$name failed"
 }
-# A fresh state dir for every run, all removed at the end only: ext4 searches
-# long for a free inode next to many just deleted (recently_deleted()), which
-# is not what a first index pays.
-nstate=0
+# A fresh state dir for every run (FRESH_FS, fresh_dir in lib.sh): a first index
+# does not pay for inodes other runs just freed.
+echo "   state dirs: $FRESH_FS (fresh: an ext4 file system made for each run; dir: directories of the work dir)"
 index_fresh() { # NAME BINARY JOBS
-	nstate=$((nstate + 1))
-	mkdir -p "$W/states" && mkdir "$W/states/$nstate"
+	fresh_dir state 512M
 	sync
-	timed "$1" "$2" index --jobs "$3" --map "$W/map" --state "$W/states/$nstate"
+	timed "$1" "$2" index --jobs "$3" --map "$W/map" --state "$DIR"
 }
 cat_all() { timed cat cat "${MBOXES[@]}"; }
 # median COLUMN NAME: the median of a column (1 wall, 2 user, 3 sys) of NAME's runs
@@ -171,17 +172,17 @@ fi
 profile() { # LABEL BINARY
 	local label=$1 bin=$2
 	if [[ ${STRACE:-0} == 1 ]]; then
-		nstate=$((nstate + 1)) && mkdir "$W/states/$nstate"
+		fresh_dir state 512M
 		strace -c -f -o "$W/strace-$label.txt" "$bin" index --jobs 1 --map "$W/map" \
-			--state "$W/states/$nstate" >/dev/null
+			--state "$DIR" >/dev/null
 		echo
 		echo "== strace -c -f of one index --jobs 1 ($label, fresh state)"
 		head -n 25 "$W/strace-$label.txt" || true
 	fi
 	if [[ ${PERF:-0} == 1 ]]; then
-		nstate=$((nstate + 1)) && mkdir "$W/states/$nstate"
+		fresh_dir state 512M
 		perf record -q -o "$W/perf-$label.data" "$bin" index --jobs 1 --map "$W/map" \
-			--state "$W/states/$nstate" >/dev/null 2>&1
+			--state "$DIR" >/dev/null 2>&1
 		echo
 		echo "== perf report (no children) of one index --jobs 1 ($label, fresh state)"
 		perf report -i "$W/perf-$label.data" --no-children --stdio 2>/dev/null >"$W/perf-$label.txt" || true
@@ -190,7 +191,8 @@ profile() { # LABEL BINARY
 }
 [[ -n ${BASELINE:-} ]] && profile baseline "$BASELINE"
 profile this "$MBOXFS"
-rm -rf "$W/states"
+fresh_off
+rm -rf "$W"/state.*
 
 # ---- cold: one big mbox --------------------------------------------------------------
 if [[ ${COLD:-1} == 0 ]]; then

@@ -38,8 +38,9 @@ static size_t keeps_key(struct folder *f, uint32_t index, const struct inode *ne
 	char key[MBX_NAME_MAX];
 	size_t n =
 	    mbx_message_key(f->file.mb.uidvalidity, &f->file.mb.msgs[index], f->pop3_names, key);
-	return newdir->role == ROLE_CUR && newdir->folder == f && !strncmp(newname, key, n) &&
-	               (newname[n] == ':' || !newname[n])
+	struct folder *newdir_folder;
+	return inode_place(newdir, &newdir_folder) == ROLE_CUR && newdir_folder == f &&
+	               !strncmp(newname, key, n) && (newname[n] == ':' || !newname[n])
 	           ? n
 	           : 0;
 }
@@ -70,10 +71,10 @@ static int copy_up_recorded(fuse_ino_t id, struct folder *f, struct inode *newdi
 		return -ENOENT;
 	/* a copy that keeps the key in this cur/ lives on as the same message */
 	char done = keeps_key(f, index, newdir, newname) ? 'k' : 'u';
-	char *target = NULL;
-	if (!newdir->path || asprintf(&target, "%s/%s", newdir->path, newname) < 0)
+	char *target = inode_child_path(newdir, newname);
+	if (!target)
 		return -ENOMEM;
-	int r = fstate_copy_intents(f, 1, &index, done, (const char *const *)&target);
+	int r = fstate_copy_intents(f, 1, &index, done, (const char *const *)&target, 1);
 	if (r == 0)
 		r = copy_up(id, newdir, newname, flags);
 	if (r == 0)

@@ -15,32 +15,69 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <unistd.h>
+
+/* Pieces are gathered and written with one writev (a message is usually two
+ * pieces, its headers and its body): one system call, and no partial page
+ * zeroed for the first piece's end only to be written over. */
+#define WRITER_PIECES 16
 
 struct writer {
 	int fd;
 	int err;
+	struct iovec iov[WRITER_PIECES];
+	int n;
 };
+
+static void write_out(struct writer *w)
+{
+	struct iovec *iov = w->iov;
+	int n = w->n;
+	w->n = 0;
+	while (n && !w->err) {
+		ssize_t done = writev(w->fd, iov, n);
+		if (done < 0 && errno == EINTR)
+			continue;
+		if (done <= 0) {
+			w->err = done < 0 ? errno : EIO;
+			return;
+		}
+		for (; n && (size_t)done >= iov->iov_len; n--, iov++)
+			done -= (ssize_t)iov->iov_len;
+		if (n)
+			iov->iov_base = (char *)iov->iov_base + done, iov->iov_len -= (size_t)done;
+	}
+}
 
 static void write_piece(const char *bytes, size_t len, void *arg)
 {
 	struct writer *w = arg;
-	while (len && !w->err) {
-		ssize_t n = write(w->fd, bytes, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			w->err = n < 0 ? errno : EIO;
-			return;
-		}
-		bytes += n, len -= (size_t)n;
-	}
+	if (!len)
+		return;
+	if (w->n == WRITER_PIECES)
+		write_out(w);
+	w->iov[w->n++] = (struct iovec){(void *)bytes, len};
+}
+
+/* Under the source guard (source_guarded): the pieces are read by writev. */
+struct fill {
+	struct folder *f;
+	const struct mbx_message *m;
+	struct writer *w;
+};
+
+static void fill_message(void *arg)
+{
+	struct fill *fl = arg;
+	mbx_for_each_piece(&fl->f->file.mb, fl->m, fl->f->file.data, write_piece, fl->w);
+	write_out(fl->w);
 }
 
 int copy_up_fill(fuse_ino_t id, int fd)
 {
 	struct folder *f = folder_by_id(vid_folder(id));
-	struct writer w = {fd, 0};
+	struct writer w = {.fd = fd};
 	struct timespec times[2] = {{fs.started, 0}, {fs.started, 0}};
 	if (!f)
 		return -ENOENT;
@@ -49,7 +86,8 @@ int copy_up_fill(fuse_ino_t id, int fd)
 		const struct mbx_message *m = virtual_message(id, &f, &r);
 		if (!m)
 			return r;
-		if ((r = source_for_each_piece(f, m, write_piece, &w)) < 0)
+		struct fill fl = {f, m, &w};
+		if ((r = source_guarded(f, source_message_end(m), fill_message, &fl)) < 0)
 			return r; /* the mbox shrank: bytes gone, EIO */
 		times[0].tv_sec = times[1].tv_sec = (time_t)m->date;
 	} else {
@@ -60,6 +98,7 @@ int copy_up_fill(fuse_ino_t id, int fd)
 		if (r < 0)
 			return r;
 		write_piece(data, len, &w);
+		write_out(&w);
 		free(owned);
 	}
 	if (w.err)

@@ -295,12 +295,12 @@ static int append_copies(struct folder *f, size_t n, const uint32_t *indexes, ch
 }
 
 int fstate_copy_intents(struct folder *f, size_t n, const uint32_t *indexes, char done,
-                        const char *const *targets)
+                        const char *const *targets, int durable)
 {
 	/* durable before the copies exist: a power cut then leaves an intent
 	 * that the next load resolves, never a copy nobody knows of */
 	int r = append_copies(f, n, indexes, done, targets, 0);
-	return r ? r : journal_sync(&f->journal);
+	return r || !durable ? r : journal_sync(&f->journal);
 }
 
 int fstate_copied(struct folder *f, size_t n, const uint32_t *indexes, char done, unsigned controls)
@@ -311,9 +311,29 @@ int fstate_copied(struct folder *f, size_t n, const uint32_t *indexes, char done
 	r = append_copies(f, n, indexes, done, NULL, controls);
 	if (r < 0)
 		return r;
+	fstate_mark_copied(f, n, indexes, done, controls);
+	compact_if_long(f);
+	return 0;
+}
+
+int fstate_prepare(struct folder *f)
+{
+	return have_states(f);
+}
+
+void fstate_mark_copied(struct folder *f, size_t n, const uint32_t *indexes, char done,
+                        unsigned controls)
+{
 	for (size_t i = 0; i < n; i++)
 		set_state(f, indexes[i], done_state(f, indexes[i], done));
 	__atomic_fetch_or(&f->control_hidden, controls, __ATOMIC_RELEASE);
-	compact_if_long(f);
-	return 0;
+}
+
+int fstate_record_copied(struct folder *f, size_t n, const uint32_t *indexes, char done,
+                         unsigned controls, int may_compact)
+{
+	int r = append_copies(f, n, indexes, done, NULL, controls);
+	if (r == 0 && may_compact)
+		compact_if_long(f);
+	return r;
 }

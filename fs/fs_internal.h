@@ -120,8 +120,9 @@ struct account_rt {
 };
 
 /* What an inode's fd is open for, in order: a file opened read-only is
- * opened again read-write for a write. */
-enum io_mode { IO_PATH, IO_RDONLY, IO_RDWR };
+ * opened again read-write for a write. IO_APPEND: read-write with O_APPEND,
+ * the only way an append-only file (chattr +a) opens for writing. */
+enum io_mode { IO_PATH, IO_RDONLY, IO_APPEND, IO_RDWR };
 
 /* A real object of the upper tree. */
 struct inode {
@@ -133,11 +134,34 @@ struct inode {
 	dev_t dev;
 	ino_t ino;
 	uint64_t nlookup; /* guarded by fs.lock */
-	char *path;       /* directories: path below the upper root ("" = root) */
-	enum role role;
-	struct folder *folder;
+	/* directories: path below the upper root ("" = root); set once, replaced
+	 * by renames: read and written under fs.lock (inode_child_path) */
+	char *path;
+	uintptr_t place;    /* role and folder: inode_place() */
 	struct inode *next; /* hash chain */
 };
+
+/* A directory's role and its folder (or NULL) are one word, the folder's
+ * address ORed with the role (folders are malloc'ed: their low bits are 0).
+ * A lookup may change them under fs.lock while requests in that directory
+ * read them without it: one atomic word, so that no reader sees the role of
+ * one folder with another folder. */
+#define ROLE_BITS 7u
+_Static_assert(ROLE_TMP <= ROLE_BITS && _Alignof(struct folder) > ROLE_BITS,
+               "a role fits below a folder's address");
+
+static inline void inode_set_place(struct inode *in, enum role role, struct folder *folder)
+{
+	__atomic_store_n(&in->place, (uintptr_t)folder | (uintptr_t)role, __ATOMIC_RELEASE);
+}
+
+/* The role of directory in, and its folder in *folder (NULL if it has none). */
+static inline enum role inode_place(const struct inode *in, struct folder **folder)
+{
+	uintptr_t place = __atomic_load_n(&in->place, __ATOMIC_ACQUIRE);
+	*folder = (struct folder *)(place & ~(uintptr_t)ROLE_BITS);
+	return (enum role)(place & ROLE_BITS);
+}
 
 struct fs {
 	int upper_fd;
@@ -187,8 +211,11 @@ void inode_forget(struct inode *in, uint64_t n);
  * else in->fd serves; or -errno. Kept until the kernel forgets the file. */
 int inode_io_fd(struct inode *in);
 /* The same, open read-write (a file opened read-only before is opened again),
- * or -errno: why the file cannot be written. */
-int inode_write_fd(struct inode *in);
+ * or -errno: why the file cannot be written. An append-only file is written
+ * only by an open with O_APPEND (open_flags), through an fd that appends
+ * whatever the offset, as the file system itself would have it; any other
+ * write of it is refused with EPERM. */
+int inode_write_fd(struct inode *in, int open_flags);
 /* fd (read-write, of the same file) as the inode's fd, unless that is
  * read-write already; fd is closed either way. */
 void inode_adopt_io_fd(struct inode *in, int fd);
@@ -255,13 +282,25 @@ int fstate_set_flags(struct folder *f, uint32_t index, uint8_t flags);
 int fstate_expunge(struct folder *f, uint32_t index);
 int fstate_control_removed(struct folder *f, enum vkind kind);
 /* A copy of n messages: the intents (targets[i] is the path of the copy
- * below the upper root), durable when this returns; then, once the copies
- * are in place, the done records ('u' moved away, 'k' real in cur/), with a
- * "c" record for each control file kind in the controls bit mask. */
+ * below the upper root), durable when this returns if durable is set (else
+ * only written: the caller makes them durable, e.g. by a syncfs of the
+ * journal's filesystem, before any copy exists); then, once the copies are in
+ * place and durable, the done records ('u' moved away, 'k' real in cur/),
+ * with a "c" record for each control file kind in the controls bit mask. */
 int fstate_copy_intents(struct folder *f, size_t n, const uint32_t *indexes, char done,
-                        const char *const *targets);
+                        const char *const *targets, int durable);
 int fstate_copied(struct folder *f, size_t n, const uint32_t *indexes, char done,
                   unsigned controls);
+/* fstate_copied() in two steps, for copies whose renames are made durable
+ * later (the offline groups of materialize.c): in memory when the renames are done, then the
+ * done records once they are durable. Compaction (which writes the state of
+ * memory and drops intents) only with may_compact: when no intent of f is
+ * waiting and everything marked is durable. */
+int fstate_prepare(struct folder *f); /* 0, or -ENOMEM; before fstate_mark_copied */
+void fstate_mark_copied(struct folder *f, size_t n, const uint32_t *indexes, char done,
+                        unsigned controls);
+int fstate_record_copied(struct folder *f, size_t n, const uint32_t *indexes, char done,
+                         unsigned controls, int may_compact);
 
 /* folder_log.c: RENAME and DELETE of old folders, in the account's journal */
 int folder_log_append(struct account_rt *acct, char op, const char *uw_name, const char *dir);
@@ -275,7 +314,8 @@ fuse_ino_t inode_known(dev_t dev, ino_t ino);
 void inode_rename_paths(const char *old_path, const char *new_path);
 /* The directories of folder f are plain from now on (a retired account). */
 void inode_drop_folder(const struct folder *f);
-/* The path below the upper root of dir's child name (malloc'ed), or NULL. */
+/* The path below the upper root of dir's child name (malloc'ed), or NULL;
+ * name "" gives dir's own path. */
 char *inode_child_path(const struct inode *dir, const char *name);
 
 /* copyup.c: a virtual object written as a real file of the upper tree */
@@ -337,6 +377,19 @@ struct materialized {
 int materialize_batch(struct folder *f, uint64_t max_bytes, int want_names,
                       struct materialized *done);
 void materialized_free(struct materialized *done);
+/* Offline only (nothing else changes the folders): every virtual object of
+ * folder after folder, written in groups of many folders that share one
+ * syncfs (see materialize.c). mat_group_add() loads f and hands it back to
+ * the group, which unloads it once its last copies are recorded; 0 or -errno
+ * (logged; what f had in the group is dropped). mat_group_finish() syncs and
+ * records the rest: 0 or -errno. What was written is counted in
+ * *mat_group_done(g) (the caller may read and reset it). */
+struct mat_group;
+struct mat_group *mat_group_new(void);
+struct materialized *mat_group_done(struct mat_group *g);
+int mat_group_add(struct mat_group *g, struct folder *f);
+int mat_group_finish(struct mat_group *g);
+void mat_group_free(struct mat_group *g);
 /* What of a folder is still virtual. */
 int materialize_pending(struct folder *f, uint64_t *messages, uint64_t *bytes, uint64_t *controls);
 

@@ -116,11 +116,16 @@ void inode_drop_folder(const struct folder *f)
 {
 	pthread_mutex_lock(&fs.lock);
 	for (size_t b = 0; b < fs.nbuckets; b++)
-		for (struct inode *in = fs.buckets[b]; in; in = in->next)
-			if (in->folder == f)
-				in->role = ROLE_NONE, in->folder = NULL;
-	if (fs.root.folder == f)
-		fs.root.role = ROLE_NONE, fs.root.folder = NULL;
+		for (struct inode *in = fs.buckets[b]; in; in = in->next) {
+			struct folder *of;
+			inode_place(in, &of);
+			if (of == f)
+				inode_set_place(in, ROLE_NONE, NULL);
+		}
+	struct folder *root_folder;
+	inode_place(&fs.root, &root_folder);
+	if (root_folder == f)
+		inode_set_place(&fs.root, ROLE_NONE, NULL);
 	pthread_mutex_unlock(&fs.lock);
 }
 
@@ -145,8 +150,11 @@ void inode_rename_paths(const char *old_path, const char *new_path)
 char *inode_child_path(const struct inode *dir, const char *name)
 {
 	char *p = NULL;
-	if (dir->path && asprintf(&p, "%s%s%s", dir->path, *dir->path ? "/" : "", name) < 0)
+	pthread_mutex_lock(&fs.lock); /* a rename above dir replaces its path */
+	if (dir->path &&
+	    asprintf(&p, "%s%s%s", dir->path, *dir->path && *name ? "/" : "", name) < 0)
 		p = NULL;
+	pthread_mutex_unlock(&fs.lock);
 	return p;
 }
 
@@ -184,12 +192,18 @@ static int install(struct inode *in, int fd, int mode)
 }
 
 /* Read-write whatever the caller's open asked: the kernel checked its rights
- * (default_permissions) and keeps each open's mode itself. Read-only when the
- * file cannot be written (a read-only upper tree as verify's, a running
- * program, an immutable or append-only file) unless must_write. */
+ * (default_permissions) and keeps each open's mode itself. An append-only
+ * file refuses that (EPERM) but opens with O_APPEND. Read-only when the file
+ * cannot be written (a read-only upper tree as verify's, a running program,
+ * an immutable file) unless must_write. */
 static int open_io(struct inode *in, int must_write)
 {
 	int fd = reopen(in, O_RDWR), mode = IO_RDWR;
+	if (fd == -EPERM) { /* append-only opens so; an immutable file does not */
+		int append_fd = reopen(in, O_RDWR | O_APPEND);
+		if (append_fd >= 0)
+			fd = append_fd, mode = IO_APPEND;
+	}
 	if (!must_write && (fd == -EROFS || fd == -EACCES || fd == -ETXTBSY || fd == -EPERM))
 		fd = reopen(in, O_RDONLY), mode = IO_RDONLY;
 	return fd < 0 ? fd : install(in, fd, mode);
@@ -202,11 +216,18 @@ int inode_io_fd(struct inode *in)
 	return open_io(in, 0);
 }
 
-int inode_write_fd(struct inode *in)
+int inode_write_fd(struct inode *in, int open_flags)
 {
-	if (__atomic_load_n(&in->io_mode, __ATOMIC_ACQUIRE) == IO_RDWR)
-		return in->fd;
-	return open_io(in, 1);
+	if (__atomic_load_n(&in->io_mode, __ATOMIC_ACQUIRE) != IO_RDWR) {
+		/* again each time: the file may have been made writable since */
+		int r = open_io(in, 1);
+		if (r < 0)
+			return r;
+	}
+	if (__atomic_load_n(&in->io_mode, __ATOMIC_ACQUIRE) == IO_APPEND &&
+	    !(open_flags & O_APPEND))
+		return -EPERM; /* an append-only file: what its open would have said */
+	return in->fd;
 }
 
 void inode_adopt_io_fd(struct inode *in, int fd)

@@ -251,6 +251,14 @@ int journal_sync(struct journal *j)
 	return r;
 }
 
+void journal_synced(struct journal *j)
+{
+	unlink_dirty(j);
+	pthread_mutex_lock(&syncer.lock); /* dirty is the syncer's */
+	j->dirty = 0;
+	pthread_mutex_unlock(&syncer.lock);
+}
+
 int journal_wants_compaction(const struct journal *j, uint64_t nlive)
 {
 	uint64_t bound = 2 * nlive > 8192 ? 2 * nlive : 8192;

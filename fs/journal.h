@@ -31,6 +31,10 @@
  * cut loses at most the last few milliseconds of changes; a native rename on
  * ext4 waits for the next journal commit, up to 5 seconds. journal_sync()
  * waits for a journal's records to be durable (moves do, before the copy).
+ * `materialize --offline` makes its intents durable with the syncfs that
+ * makes its temporary files durable (same filesystem; else journal_sync),
+ * and appends the done records only after the syncfs that made the renames
+ * durable (materialize.c, groups): never a done record before its file.
  *
  * Space. Each journal keeps room allocated ahead of its end (fallocate,
  * JOURNAL_CHUNK at a time), and the state directory holds a reserve file
@@ -101,6 +105,10 @@ int journal_append(struct journal *j, const char *records, size_t len);
 int journal_appendf(struct journal *j, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Waits until every record appended so far is durable. 0 or -errno. */
 int journal_sync(struct journal *j);
+/* Tells j that the caller made every record appended so far durable (a
+ * syncfs of j's filesystem that started after the last append, with no
+ * append since): journal_close() then has nothing to sync. */
+void journal_synced(struct journal *j);
 
 /* 1 when a journal of that many records, for a folder of nlive possible
  * records, should be rewritten. */

@@ -2,18 +2,20 @@
  * tree, under their names of now, so that the upper tree alone is, file for
  * file, what the mount shows (DESIGN.md, cutover).
  *
- * Both `mboxfs materialize` on a mount (a setxattr on a folder directory asks
- * for one batch, ops_entry.c) and the offline run (offline.c, batch after
- * batch) go through materialize_batch(): under the folder's change_lock, so
- * that Courier's flag changes and expunges of the same folder wait for the
- * batch and then act on the real files, the batch's temporary files are
- * written, the filesystem synced once, the intents recorded (durable), the
- * files renamed into place, their directories synced, and what was done
- * recorded. A crash leaves each message in exactly one place (the next load
- * completes or drops an intent, folder_state.c); a listing meanwhile shows a
- * real file and its virtual twin as one (the real one hides its key). */
-#include "fs_internal.h"
-#include "name.h"
+ * `mboxfs materialize` on a mount (a setxattr on a folder directory asks for
+ * one batch, ops_entry.c) goes through materialize_batch(): under the
+ * folder's change_lock, so that Courier's flag changes and expunges of the
+ * same folder wait for the batch and then act on the real files, the batch's
+ * temporary files are written, the intents appended, the filesystem synced
+ * once (the files' data, and the intents when the journal shares the
+ * filesystem), the files renamed into place, their directories synced, and
+ * what was done recorded. The offline run (offline.c), where nothing else
+ * changes the folders, uses groups of many folders instead
+ * (materialize_group.c): the same steps, with one syncfs for many folders and
+ * the directories made durable by the next one. A crash leaves each message in exactly one place
+ * (the next load completes or drops an intent, folder_state.c); a listing meanwhile shows a real
+ * file and its virtual twin as one (the real one hides its key). */
+#include "materialize.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -25,14 +27,7 @@
 #define BATCH_OBJECTS 1024
 #define BATCH_BYTES   (64u << 20)
 
-/* The directories of a folder a batch writes to, by role: O_PATH fd, path
- * below the upper root, role, folder (stand-ins for the kernel's inodes). */
-struct folder_dirs {
-	struct inode dir[ROLE_KEYWORDS + 1];
-	enum role opened; /* dir[ROLE_FOLDER..opened) are open */
-};
-
-static int open_dirs(struct folder *f, struct folder_dirs *d)
+int mat_open_dirs(struct folder *f, struct folder_dirs *d)
 {
 	memset(d, 0, sizeof *d);
 	for (d->opened = ROLE_FOLDER; d->opened <= ROLE_KEYWORDS; d->opened++) {
@@ -47,13 +42,12 @@ static int open_dirs(struct folder *f, struct folder_dirs *d)
 			free(in->path);
 			return -errno;
 		}
-		in->role = d->opened;
-		in->folder = f;
+		inode_set_place(in, d->opened, f);
 	}
 	return 0;
 }
 
-static void close_dirs(struct folder_dirs *d)
+void mat_close_dirs(struct folder_dirs *d)
 {
 	while (d->opened-- > ROLE_FOLDER) {
 		close(d->dir[d->opened].fd);
@@ -61,17 +55,10 @@ static void close_dirs(struct folder_dirs *d)
 	}
 }
 
-static enum role role_of(enum vkind kind)
+enum role mat_role_of(enum vkind kind)
 {
 	return kind == VK_MESSAGE ? ROLE_CUR : kind == VK_KEYWORDS ? ROLE_KEYWORDS : ROLE_FOLDER;
 }
-
-/* Virtual objects of a folder as listed (messages first), without looking
- * at the upper tree: the batch looks only at the ones it takes. */
-struct todo {
-	fuse_ino_t *ids;
-	size_t n, cap;
-};
 
 static int no_upper(const char *name, void *arg)
 {
@@ -94,7 +81,7 @@ static int collect(const char *name, fuse_ino_t id, void *arg)
 	return 0;
 }
 
-static int list_virtual(struct folder *f, struct todo *t)
+int mat_list_virtual(struct folder *f, struct todo *t)
 {
 	/* messages first: the control files describe them */
 	static const enum role order[] = {ROLE_CUR, ROLE_KEYWORDS, ROLE_FOLDER};
@@ -104,18 +91,16 @@ static int list_virtual(struct folder *f, struct todo *t)
 	return 0;
 }
 
-/* The index of the message a listed id names (listed under change_lock or
- * the view lock: it is there). */
-static uint32_t index_of(const struct folder *f, fuse_ino_t id)
+uint32_t mat_index_of(const struct folder *f, fuse_ino_t id)
 {
 	uint32_t index = 0;
 	folder_index_of_vid(f, id, &index);
 	return index;
 }
 
-static uint64_t size_of(const struct folder *f, fuse_ino_t id)
+uint64_t mat_size_of(const struct folder *f, fuse_ino_t id)
 {
-	return vid_kind(id) == VK_MESSAGE ? f->file.mb.msgs[index_of(f, id)].size : 0;
+	return vid_kind(id) == VK_MESSAGE ? f->file.mb.msgs[mat_index_of(f, id)].size : 0;
 }
 
 int materialize_pending(struct folder *f, uint64_t *messages, uint64_t *bytes, uint64_t *controls)
@@ -125,10 +110,10 @@ int materialize_pending(struct folder *f, uint64_t *messages, uint64_t *bytes, u
 	*messages = *bytes = *controls = 0;
 	pthread_mutex_lock(&f->change_lock); /* sizes of the listed view */
 	if (r == 0)
-		r = list_virtual(f, &t);
+		r = mat_list_virtual(f, &t);
 	for (size_t i = 0; r == 0 && i < t.n; i++) {
 		if (vid_kind(t.ids[i]) == VK_MESSAGE)
-			++*messages, *bytes += size_of(f, t.ids[i]);
+			++*messages, *bytes += mat_size_of(f, t.ids[i]);
 		else
 			++*controls;
 	}
@@ -146,13 +131,11 @@ static int sync_dir(const struct inode *dir, int whole_fs)
 	return r;
 }
 
-/* One object of a batch: its directory, temporary and final names. */
-struct item {
-	fuse_ino_t id;
-	const struct inode *dir;
-	char tmp[64];
-	char name[MBX_NAME_MAX];
-};
+int mat_same_filesystem(int a, int b)
+{
+	struct stat sa, sb;
+	return a >= 0 && fstat(a, &sa) == 0 && fstat(b, &sb) == 0 && sa.st_dev == sb.st_dev;
+}
 
 /* Takes from t, in order, the objects the upper tree lacks, up to the
  * budget (at least one). The control files come last in t, so they are taken
@@ -166,17 +149,17 @@ static size_t choose(struct folder *f, const struct folder_dirs *d, const struct
 		enum vkind kind = vid_kind(t->ids[i]);
 		struct item *it = &items[n];
 		struct stat st;
-		if (n && bytes + size_of(f, t->ids[i]) > max_bytes)
+		if (n && bytes + mat_size_of(f, t->ids[i]) > max_bytes)
 			break;
 		it->id = t->ids[i];
-		it->dir = &d->dir[role_of(kind)];
+		it->dir = &d->dir[mat_role_of(kind)];
 		if (kind == VK_MESSAGE)
-			folder_message_name(f, index_of(f, it->id), it->name);
+			folder_message_name(f, mat_index_of(f, it->id), it->name);
 		else
 			snprintf(it->name, sizeof it->name, "%s", control_file_name(kind));
 		if (fstatat(it->dir->fd, it->name, &st, AT_SYMLINK_NOFOLLOW) == 0)
 			continue; /* a real file already has this name */
-		bytes += size_of(f, it->id);
+		bytes += mat_size_of(f, it->id);
 		n++;
 	}
 	return n;
@@ -194,7 +177,7 @@ static int write_batch(struct folder *f, const struct folder_dirs *d, struct ite
 	for (; r == 0 && written < n; written++) {
 		struct item *it = &items[written];
 		if (vid_kind(it->id) == VK_MESSAGE) {
-			indexes[nmessages] = index_of(f, it->id);
+			indexes[nmessages] = mat_index_of(f, it->id);
 			if (asprintf(&targets[nmessages++], "%s/%s", it->dir->path, it->name) < 0) {
 				targets[--nmessages] = NULL;
 				r = -ENOMEM;
@@ -212,17 +195,24 @@ static int write_batch(struct folder *f, const struct folder_dirs *d, struct ite
 		if (close(fd) < 0 && r == 0)
 			r = -errno;
 	}
-	if (r == 0) /* the data of every temporary file, in one go */
-		r = sync_dir(&d->dir[ROLE_CUR], 1);
+	/* the intents, written before the sync: when the journal lives on the
+	 * upper tree's filesystem, one syncfs makes them and the data of every
+	 * temporary file durable, before any rename */
 	if (r == 0 && nmessages)
-		r = fstate_copy_intents(f, nmessages, indexes, 'k', (const char *const *)targets);
+		r = fstate_copy_intents(f, nmessages, indexes, 'k', (const char *const *)targets,
+		                        0);
+	if (r == 0 && nmessages && !mat_same_filesystem(f->journal.fd, fs.upper_fd))
+		r = journal_sync(&f->journal);
+	if (r == 0)
+		r = sync_dir(&d->dir[ROLE_CUR], 1);
 	unsigned dirs_used = 0, controls = 0;
 	for (; r == 0 && renamed < n; renamed++) {
 		const struct item *it = &items[renamed];
 		if (renameat2(it->dir->fd, it->tmp, it->dir->fd, it->name, RENAME_NOREPLACE) < 0)
 			r = -errno;
 		else {
-			dirs_used |= 1u << it->dir->role;
+			struct folder *of;
+			dirs_used |= 1u << inode_place(it->dir, &of);
 			if (vid_kind(it->id) != VK_MESSAGE)
 				controls |= 1u << vid_kind(it->id);
 		}
@@ -243,9 +233,8 @@ static int write_batch(struct folder *f, const struct folder_dirs *d, struct ite
 	return r ? r : s;
 }
 
-/* Adds the first n items to *done. */
-static int account_for(const struct folder *f, const struct item *items, size_t n, int want_names,
-                       struct materialized *done)
+int mat_account_for(const struct folder *f, const struct item *items, size_t n, int want_names,
+                    struct materialized *done)
 {
 	char **names = want_names ? realloc(done->names, (done->nnames + n) * sizeof *names) : NULL;
 	if (want_names && !names)
@@ -257,7 +246,7 @@ static int account_for(const struct folder *f, const struct item *items, size_t 
 			done->controls++;
 			continue;
 		}
-		done->messages++, done->bytes += size_of(f, items[i].id);
+		done->messages++, done->bytes += mat_size_of(f, items[i].id);
 		if (names && (names[done->nnames] = strdup(items[i].name)))
 			done->nnames++;
 	}
@@ -273,14 +262,14 @@ int materialize_batch(struct folder *f, uint64_t max_bytes, int want_names,
 	size_t n = 0, written = 0;
 	int r = folder_load(f); /* an mbox that cannot be read is an error here */
 	if (r == 0)
-		r = open_dirs(f, &d);
+		r = mat_open_dirs(f, &d);
 	else
 		d.opened = ROLE_FOLDER;
 	if (r == 0 && !(items = calloc(BATCH_OBJECTS, sizeof *items)))
 		r = -ENOMEM;
 	if (r == 0) {
 		pthread_mutex_lock(&f->change_lock);
-		r = list_virtual(f, &t);
+		r = mat_list_virtual(f, &t);
 		if (r == 0)
 			n = choose(f, &d, &t,
 			           max_bytes && max_bytes < BATCH_BYTES ? max_bytes : BATCH_BYTES,
@@ -290,10 +279,10 @@ int materialize_batch(struct folder *f, uint64_t max_bytes, int want_names,
 		pthread_mutex_unlock(&f->change_lock);
 	}
 	if (written)
-		account_for(f, items, written, want_names, done);
+		mat_account_for(f, items, written, want_names, done);
 	free(t.ids);
 	free(items);
-	close_dirs(&d);
+	mat_close_dirs(&d);
 	if (r < 0)
 		fs_log("%s %s: not materialized: %s", f->acct->a->maildir, f->uw_name,
 		       f->loaded < 0 ? "its mbox cannot be read (see above)" : strerror(-r));

@@ -169,12 +169,14 @@ static int fill(struct dir_handle *d, struct inode *in)
 	/* The virtual entries before the real ones: a copy-up makes its file
 	 * real before it hides the virtual one, so the listing has one of the
 	 * two, never neither (nor both: a flag change keeps the key). */
-	d->by_key = in->role == ROLE_CUR;
-	if (d->by_key && in->folder) { /* the epoch before the names */
-		d->folder = in->folder;
-		d->epoch = kernel_names_epoch(d->folder);
+	struct folder *folder;
+	enum role role = inode_place(in, &folder);
+	d->by_key = role == ROLE_CUR;
+	if (d->by_key && folder) { /* the epoch before the names */
+		d->folder = folder;
+		d->epoch = kernel_names_epoch(folder);
 	}
-	int failed = virtual_entries(in->role, in->folder, none_in_upper, NULL, push_virtual, d);
+	int failed = virtual_entries(role, folder, none_in_upper, NULL, push_virtual, d);
 	size_t nvirtual = d->n;
 	struct dirent *e;
 	while (!failed && (e = readdir(dp)))
@@ -201,15 +203,18 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		fuse_reply_err(req, ENOTDIR);
 		return;
 	}
-	if (in->path) /* the mail root and the directories on the way to maildirs */
-		place_of(in->path, &f);
+	char *path = inode_child_path(in, "");
+	if (path) /* the mail root and the directories on the way to maildirs */
+		place_of(path, &f);
+	free(path);
 	/* in is not read after the reply: the kernel may then forget the node
 	 * at once (memory pressure, drop_caches), and another thread frees in */
-	struct folder *folder = in->folder; /* folders live as long as the mount */
+	struct folder *folder; /* folders live as long as the mount */
+	enum role role = inode_place(in, &folder);
 	struct name_list stale = {0};
-	if (in->role == ROLE_CUR && folder) /* what the old server changed */
+	if (role == ROLE_CUR && folder) /* what the old server changed */
 		folder_refresh(folder, &stale);
-	if (in->role != ROLE_FOLDER && folder_unservable(in->role, folder, "")) {
+	if (role != ROLE_FOLDER && folder_unservable(role, folder, "")) {
 		name_list_free(&stale);
 		fuse_reply_err(req, EIO);
 		return;
@@ -400,6 +405,14 @@ static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t parent, const cha
 
 /* EXPUNGE of an old message, Courier removing a generated control file:
  * recorded before the reply. */
+/* The virtual object that name stands for in directory dir, or 0. */
+static fuse_ino_t dir_virtual_id(const struct inode *dir, const char *name)
+{
+	struct folder *folder;
+	enum role role = inode_place(dir, &folder);
+	return virtual_id(role, folder, name);
+}
+
 static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct inode *dir = inode_of(parent);
@@ -412,8 +425,7 @@ static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 	/* an old object: again on the upper tree if materialize made it real
 	 * meanwhile (EAGAIN) */
 	while ((r = unlinkat(dir->fd, name, 0) < 0 ? errno : 0) == ENOENT &&
-	       (id = virtual_id(dir->role, dir->folder, name)) &&
-	       (r = -virtual_unlink(id, name)) == EAGAIN)
+	       (id = dir_virtual_id(dir, name)) && (r = -virtual_unlink(id, name)) == EAGAIN)
 		;
 	fuse_reply_err(req, r);
 }
@@ -465,7 +477,7 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_
 	 * meanwhile (EAGAIN) */
 	while ((r = renameat2(dir->fd, name, newdir->fd, newname, flags) < 0 ? errno : 0) ==
 	           ENOENT &&
-	       (id = virtual_id(dir->role, dir->folder, name)))
+	       (id = dir_virtual_id(dir, name)))
 		if ((r = -virtual_rename(id, name, newdir, newname, flags)) != EAGAIN) {
 			upper = 0;
 			break;

@@ -22,7 +22,9 @@ int merged_lookup(fuse_ino_t parent, const char *name, struct fuse_entry_param *
 	struct inode *dir = inode_of(parent);
 	if (!dir)
 		return -ENOTDIR;
-	if (folder_unservable(dir->role, dir->folder, name))
+	struct folder *folder;
+	enum role role = inode_place(dir, &folder);
+	if (folder_unservable(role, folder, name))
 		return -EIO;
 	char *path = inode_child_path(dir, name);
 	struct folder *child_folder = NULL;
@@ -36,7 +38,7 @@ int merged_lookup(fuse_ino_t parent, const char *name, struct fuse_entry_param *
 		free(path);
 		if (err != ENOENT)
 			return -err;
-		return virtual_lookup(dir->role, dir->folder, name, e);
+		return virtual_lookup(role, folder, name, e);
 	}
 	if (fstatat(fd, "", &e->attr, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0) {
 		int err = errno;
@@ -54,8 +56,7 @@ int merged_lookup(fuse_ino_t parent, const char *name, struct fuse_entry_param *
 		/* what it is now: a reload may have added or retired an account */
 		if (!in->path)
 			in->path = path, path = NULL;
-		in->role = child_role;
-		in->folder = child_folder;
+		inode_set_place(in, child_role, child_folder);
 	}
 	pthread_mutex_unlock(&fs.lock);
 	free(path);
@@ -72,8 +73,9 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		r = control_snapshot_entry(&e);
 	if (r == -ENOENT) { /* a negative entry, cached briefly */
 		struct inode *dir = inode_of(parent);
-		if (dir && dir->role == ROLE_CUR) /* before the kernel has it */
-			kernel_names_changed(dir->folder);
+		struct folder *folder;
+		if (dir && inode_place(dir, &folder) == ROLE_CUR) /* before the kernel has it */
+			kernel_names_changed(folder);
 		memset(&e, 0, sizeof e);
 		e.entry_timeout = fs.timeout;
 		fuse_reply_entry(req, &e);
@@ -185,7 +187,8 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 static struct folder *folder_dir(fuse_ino_t ino)
 {
 	struct inode *in = inode_of(ino);
-	return in && in->role == ROLE_FOLDER ? in->folder : NULL;
+	struct folder *f = NULL;
+	return in && inode_place(in, &f) == ROLE_FOLDER ? f : NULL;
 }
 
 struct forget_batch {

@@ -38,7 +38,8 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct stat st;
 	int r = 0;
 	if (in) /* a read-only open of a file that cannot be written is fine */
-		r = (fi->flags & O_ACCMODE) == O_RDONLY ? inode_io_fd(in) : inode_write_fd(in);
+		r = (fi->flags & O_ACCMODE) == O_RDONLY ? inode_io_fd(in)
+		                                        : inode_write_fd(in, fi->flags);
 	else if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC))
 		r = -EROFS; /* old messages change only by rename */
 	else if (!f)
@@ -65,7 +66,9 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 		fuse_reply_err(req, ENOTDIR);
 		return;
 	}
-	if (folder_unservable(dir->role, dir->folder, name)) { /* no scan, no delivery */
+	struct folder *folder;
+	enum role role = inode_place(dir, &folder);
+	if (folder_unservable(role, folder, name)) { /* no scan, no delivery */
 		fuse_reply_err(req, EIO);
 		return;
 	}
@@ -215,9 +218,9 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 static void op_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in_buf, off_t off,
                          struct fuse_file_info *fi)
 {
-	(void)fi;
 	struct inode *in = inode_of(ino);
-	int fd = in ? inode_write_fd(in) : -EROFS; /* old messages change only by rename */
+	/* fi->flags: the flags of the open the write comes through */
+	int fd = in ? inode_write_fd(in, fi->flags) : -EROFS; /* old messages: only renames */
 	if (fd < 0) {
 		fuse_reply_err(req, -fd);
 		return;

@@ -43,7 +43,7 @@ struct job {
 	uint64_t listed; /* its size when listed: the biggest are started first */
 	/* results */
 	int failed;
-	char err[PATH_MAX + 128];
+	char *err;             /* why it failed (malloc'ed; NULL: out of memory) */
 	struct mbx_mailbox mb; /* messages dropped, anomalies kept */
 	uint64_t bytes;
 	enum mbx_open_how how;
@@ -62,6 +62,7 @@ struct work {
 	atomic_size_t next;
 	size_t done; /* under lock, with bytes_done */
 	uint64_t bytes_done;
+	size_t workers;
 	const char *state;
 	struct committer *committer; /* NULL: each worker commits its own batches */
 	pthread_mutex_t lock;
@@ -100,15 +101,27 @@ static int add_job(struct work *w, const struct account *a, const struct account
 	return 0;
 }
 
+/* The messages of failures are kept apart: thousands of jobs with a buffer
+ * each made the job table megabytes to fault in before the first parse. */
+#define ERR_MAX (PATH_MAX + 128)
+
+static void job_failed(struct job *j, const char *why)
+{
+	j->failed = 1;
+	free(j->err);
+	j->err = strdup(why);
+}
+
 /* After the commit of a batch: when it failed, its mailboxes were not
  * indexed after all. */
 static void batch_done(void *arg, int err)
 {
 	struct batch_jobs *bj = arg;
+	char why[ERR_MAX];
 	for (size_t i = 0; err && i < bj->n; i++) {
-		bj->in[i]->failed = 1;
-		snprintf(bj->in[i]->err, sizeof bj->in[i]->err, "%s: cannot write index in %s: %s",
-		         bj->in[i]->path, bj->w->state, strerror(err));
+		snprintf(why, sizeof why, "%s: cannot write index in %s: %s", bj->in[i]->path,
+		         bj->w->state, strerror(err));
+		job_failed(bj->in[i], why);
 	}
 	free(bj);
 }
@@ -139,6 +152,16 @@ static void batch_hand_over(struct batch_jobs *bj)
 	mbx_batch_free(b);
 }
 
+/* Mailboxes per batch: BATCH_FILES, fewer as the queue runs out, so that
+ * the commit that is left when the workers are done (a syncfs and the
+ * renames, which nothing overlaps) is a small one. */
+static size_t batch_goal(struct work *w)
+{
+	size_t next = atomic_load(&w->next), left = next < w->njobs ? w->njobs - next : 0;
+	size_t goal = left / (4 * w->workers);
+	return goal < 16 ? 16 : goal > BATCH_FILES ? BATCH_FILES : goal;
+}
+
 static void *worker(void *arg)
 {
 	struct work *w = arg;
@@ -149,14 +172,15 @@ static void *worker(void *arg)
 			break;
 		struct job *j = &w->jobs[w->order[k]];
 		struct mbx_file f;
+		char why[ERR_MAX] = "";
 		size_t files = bj ? mbx_batch_files(bj->b) : 0;
 		/* the mbox with the account's rights, the index with ours */
-		int fd = src_open_mbox(&j->scan->rights, j->path, j->err, sizeof j->err);
-		if (fd < 0 || (bj ? mbx_open_fd_batch(&f, fd, j->path, w->state, j->key, bj->b,
-		                                      j->err, sizeof j->err)
-		                  : mbx_open_fd(&f, fd, j->path, w->state, j->key, j->err,
-		                                sizeof j->err)) < 0) {
-			j->failed = 1;
+		int fd = src_open_mbox(&j->scan->rights, j->path, why, sizeof why);
+		if (fd < 0 ||
+		    (bj ? mbx_open_fd_batch(&f, fd, j->path, w->state, j->key, bj->b, why,
+		                            sizeof why)
+		        : mbx_open_fd(&f, fd, j->path, w->state, j->key, why, sizeof why)) < 0) {
+			job_failed(j, why);
 		} else {
 			j->bytes = f.size;
 			j->how = f.how;
@@ -169,7 +193,7 @@ static void *worker(void *arg)
 		}
 		if (bj && mbx_batch_files(bj->b) > files) {
 			bj->in[bj->n++] = j;
-			if (bj->n == BATCH_FILES || mbx_batch_files(bj->b) >= BATCH_FILES ||
+			if (bj->n >= batch_goal(w) || mbx_batch_files(bj->b) >= BATCH_FILES ||
 			    mbx_batch_bytes(bj->b) >= BATCH_BYTES) {
 				batch_hand_over(bj);
 				bj = batch_jobs_new(w);
@@ -272,7 +296,7 @@ static void report_text(const struct job *j)
 	put_name(stdout, j->folder);
 	if (j->failed) {
 		printf(": error: ");
-		put_text(stdout, j->err);
+		put_text(stdout, j->err ? j->err : "out of memory");
 		putchar('\n');
 		return;
 	}
@@ -321,7 +345,7 @@ static void report_json(const struct job *j, int first)
 	}
 	if (j->failed) {
 		printf(", \"error\": ");
-		json_string(stdout, j->err);
+		json_string(stdout, j->err ? j->err : "out of memory");
 		printf("}");
 		return;
 	}
@@ -445,6 +469,7 @@ int cmd_index(int argc, char **argv)
 	sort_jobs = w.jobs;
 	qsort(w.order, w.njobs, sizeof *w.order, biggest_first);
 	/* as many batches in commit or waiting as there are workers */
+	w.workers = (size_t)jobs;
 	w.committer = commit_start((size_t)jobs);
 	pthread_t *threads = calloc((size_t)jobs, sizeof *threads);
 	long started = 0;
@@ -482,7 +507,7 @@ int cmd_index(int argc, char **argv)
 		         !status)
 			status = 3; /* the account will have no INBOX: a cutover must stop */
 		mbx_mailbox_free(&j->mb);
-		free(j->folder), free(j->courier), free(j->path), free(j->key);
+		free(j->folder), free(j->courier), free(j->path), free(j->key), free(j->err);
 	}
 	for (size_t i = 0; i < map.naccounts; i++) {
 		src_list_free(&scans[i].list);

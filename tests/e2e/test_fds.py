@@ -74,6 +74,14 @@ def write_at(path, data, offset):
         os.close(fd)
 
 
+def append_to(path, data):
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND)
+    try:
+        return os.write(fd, data)
+    finally:
+        os.close(fd)
+
+
 def check_count(results, mount, upper, mnt):
     """N files held by the kernel, half created through the mount, half made
     below it, each read, half written, each with a second name (link): the
@@ -162,14 +170,25 @@ def check_not_writable(results, upper, mnt):
                     problems.append(f"{name}: write gave {errno.errorcode.get(e, e)}, not EPERM")
                 if open(os.path.join(u, name), "rb").read() != f"{name} bytes\n".encode():
                     problems.append(f"{name}: changed")
+            # append-only: what the file system takes from an O_APPEND open
+            # (the write at offset 0 above was refused) is taken, at the end
+            e = errno_of(lambda: append_to(os.path.join(m, "append"), b"A"))
+            if e or open(os.path.join(u, "append"), "rb").read() != b"append bytes\nA":
+                problems.append(f"append: O_APPEND write gave {errno.errorcode.get(e, e)}, "
+                                f"upper holds {open(os.path.join(u, 'append'), 'rb').read()!r}")
+            e = errno_of(lambda: append_to(os.path.join(m, "immutable"), b"A"))
+            if e != errno.EPERM:
+                problems.append(f"immutable: O_APPEND write gave {errno.errorcode.get(e, e)}, "
+                                "not EPERM")
             # read through a read-only fd while immutable; writable again
             chattr("-i", os.path.join(u, "later"))
             e = errno_of(lambda: write_at(os.path.join(m, "later"), b"L", 0))
             if e or open(os.path.join(u, "later"), "rb").read() != b"Later bytes\n":
                 problems.append(f"later: write after chattr -i gave {errno.errorcode.get(e, e)}, "
                                 f"upper holds {open(os.path.join(u, 'later'), 'rb').read()!r}")
-            results.check("immutable and append-only files: read, writes refused with EPERM; "
-                          "written once writable", problems)
+            results.check("immutable and append-only files: read, writes refused with EPERM "
+                          "(but O_APPEND ones to the append-only file, at its end); written "
+                          "once writable", problems)
         finally:
             for name in ("immutable", "append", "later"):
                 chattr("-ia", os.path.join(u, name))

@@ -195,6 +195,28 @@ def after_materialization_pop3(root, uidls_before, problems):
         problems.append(f"UIDL {sorted(before.values())}, expected {uidls_before}")
 
 
+def journal_copies(state):
+    """Per folder journal of state: the UIDs with an intent ("m") that no done
+    record ("k" or "u") follows, and the number of UIDs recorded as real ("k")."""
+    unsettled, real = [], 0
+    for name in sorted(os.listdir(state)):
+        if not name.endswith(".wh"):
+            continue
+        pending, kept = set(), set()
+        with open(os.path.join(state, name)) as f:
+            for line in f:
+                kind, _, rest = line.rstrip("\n").partition(" ")
+                if kind == "m":
+                    pending.add(rest.split(" ")[0])
+                elif kind in ("k", "u"):
+                    pending.discard(rest)
+                    if kind == "k":
+                        kept.add(rest)
+        unsettled += [f"{name}: intent for UID {uid} without a done record" for uid in sorted(pending)]
+        real += len(kept)
+    return unsettled, real
+
+
 def killed_offline_runs(mboxfs, work, mbox):
     """materialize --offline of 100 accounts killed (SIGKILL) five times at
     growing delays, then run to the end: returns (problems, the tree, what a
@@ -314,6 +336,9 @@ def main():
         os.mkdir(os.path.join(work, "upper2"))
         first = run([mboxfs, "materialize", "--offline", "--map", map_path, "--state", state_a,
                      offline_root])
+        # the done records wait for the next sync of a group (materialize.c):
+        # every one must be there at the end (before a load completes intents)
+        unsettled, real = journal_copies(state_a)
         again = run([mboxfs, "materialize", "--offline", "--map", map_path, "--state", state_a,
                      offline_root])
         offline_files = listing(offline_root)
@@ -329,6 +354,11 @@ def main():
         results.check("materialize --offline writes what a mount over the same state shows",
                       [f"exit {first.returncode}: {first.stderr}"] * (first.returncode != 0) +
                       diff("file", mount_files, offline_files))
+        written = first.stdout.split()[0] if first.stdout else "?"
+        results.check("materialize --offline leaves a done record after every intent, one per "
+                      "message it wrote",
+                      unsettled + ([] if written == str(real) else
+                                   [f"{real} messages recorded real, {written} written"]))
         results.check("materialize --offline run again writes nothing and changes nothing",
                       [] if again.returncode == 0 and again.stdout.startswith("0 messages") and
                       listing(offline_root) == offline_files else [again.stdout + again.stderr])
