@@ -31,6 +31,11 @@ struct dir_handle {
 	size_t upper_cap;
 	int by_key; /* cur/: a real file hides the message with its key */
 	int filled; /* the listing was taken (at the first readdir) */
+	/* cur/: its folder, and what kernel_names.c decides with */
+	struct folder *folder;
+	uint64_t epoch, token;
+	int names_only; /* the kernel has every node of this listing */
+	int gave_names; /* some entries went out as names only */
 };
 
 static const char *name_of(const struct dir_handle *d, const struct dir_entry *e)
@@ -119,6 +124,29 @@ static int push_virtual(const char *name, fuse_ino_t id, void *arg)
 	return push(arg, name, id, id, DT_REG);
 }
 
+/* The token of a complete listing: every name and node id, in order. */
+static uint64_t listing_token(const struct dir_handle *d, uint64_t seed)
+{
+	XXH3_state_t *st = XXH3_createState();
+	if (!st)
+		return 0;
+	XXH3_64bits_reset_withSeed(st, seed);
+	XXH3_64bits_update(st, d->names, d->names_len);
+	uint64_t batch[256];
+	size_t k = 0;
+	for (size_t i = 0; i < d->n; i++) {
+		batch[k++] = d->entries[i].name;
+		batch[k++] = d->entries[i].vid;
+		if (k == sizeof batch / sizeof batch[0] || i + 1 == d->n) {
+			XXH3_64bits_update(st, batch, k * sizeof batch[0]);
+			k = 0;
+		}
+	}
+	uint64_t token = XXH3_64bits_digest(st);
+	XXH3_freeState(st);
+	return token ? token : 1; /* 0 is "none" */
+}
+
 static void free_handle(struct dir_handle *d)
 {
 	free(d->names);
@@ -144,6 +172,10 @@ static int fill(struct dir_handle *d, struct inode *in)
 	struct folder *folder;
 	enum role role = inode_place(in, &folder);
 	d->by_key = role == ROLE_CUR;
+	if (d->by_key && folder) { /* the epoch before the names */
+		d->folder = folder;
+		d->epoch = kernel_names_epoch(folder);
+	}
 	int failed = virtual_entries(role, folder, none_in_upper, NULL, push_virtual, d);
 	size_t nvirtual = d->n;
 	struct dirent *e;
@@ -152,6 +184,10 @@ static int fill(struct dir_handle *d, struct inode *in)
 	closedir(dp);
 	if (!failed)
 		failed = drop_shadowed(d, nvirtual);
+	if (!failed && d->folder) {
+		d->token = listing_token(d, kernel_names_seed(d->epoch));
+		d->names_only = kernel_names_known(d->folder, d->token);
+	}
 	d->filled = !failed;
 	return failed ? -ENOMEM : 0;
 }
@@ -210,8 +246,11 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	size_t used = 0;
-	for (size_t i = (size_t)off; i < d->n; i++) {
+	/* messages as names only while nothing may have changed the kernel's
+	 * dentries since the listing was made (kernel_names.c) */
+	int names_only = plus && d->names_only && kernel_names_epoch(d->folder) == d->epoch;
+	size_t used = 0, i;
+	for (i = (size_t)off; i < d->n; i++) {
 		const struct dir_entry *de = &d->entries[i];
 		const char *name = name_of(d, de);
 		size_t len;
@@ -230,10 +269,12 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		if (is_dot) { /* no lookup: the kernel does not count these */
 			e.attr.st_ino = de->ino;
 			e.attr.st_mode = S_IFDIR;
-		} else if (de->vid && (vid_kind(de->vid) != VK_MESSAGE ||
+		} else if (de->vid && (vid_kind(de->vid) != VK_MESSAGE || names_only ||
 		                       virtual_stat(de->vid, &e.attr) < 0)) {
 			/* a name only, looked up at open: a control file's node is a
-			 * snapshot made then, a message whose bytes are gone fails */
+			 * snapshot made then, a message whose bytes are gone fails;
+			 * or a message the kernel has (names_only) */
+			d->gave_names |= vid_kind(de->vid) == VK_MESSAGE;
 			memset(&e.attr, 0, sizeof e.attr);
 			e.attr.st_ino = de->vid;
 			e.attr.st_mode = S_IFREG;
@@ -256,6 +297,10 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		}
 		used += len;
 	}
+	/* the end reached, every message given with its node: the kernel has
+	 * them all, unless the epoch moved since the listing was made */
+	if (plus && i == d->n && d->folder && d->token && !d->names_only && !d->gave_names)
+		kernel_names_listed(d->folder, d->token);
 	fuse_reply_buf(req, buf, used);
 	free(buf);
 }

@@ -72,6 +72,10 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	if (r == 0 && (e.ino & VIRTUAL_BIT) && vid_kind(e.ino) != VK_MESSAGE)
 		r = control_snapshot_entry(&e);
 	if (r == -ENOENT) { /* a negative entry, cached briefly */
+		struct inode *dir = inode_of(parent);
+		struct folder *folder;
+		if (dir && inode_place(dir, &folder) == ROLE_CUR) /* before the kernel has it */
+			kernel_names_changed(folder);
 		memset(&e, 0, sizeof e);
 		e.entry_timeout = fs.timeout;
 		fuse_reply_entry(req, &e);
@@ -81,7 +85,8 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		fuse_reply_entry(req, &e);
 }
 
-/* Virtual messages need no forgetting: their ids are computed. */
+/* Virtual messages need no forgetting: their ids are computed; but the next
+ * listing of their cur/ must give their nodes again (kernel_names.c). */
 static void node_forget(fuse_ino_t ino, uint64_t nlookup)
 {
 	struct inode *in = inode_of(ino);
@@ -89,6 +94,8 @@ static void node_forget(fuse_ino_t ino, uint64_t nlookup)
 		inode_forget(in, nlookup);
 	else if (vid_is_snapshot(ino))
 		control_snapshot_forget(ino, nlookup);
+	else
+		kernel_names_forget(ino);
 }
 
 static void op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
@@ -221,6 +228,7 @@ void forget_cur_names(struct folder *f, char *const *names, size_t n)
 	struct stat st;
 	if (!n || !fs.se)
 		return;
+	kernel_names_changed(f);
 	pthread_mutex_lock(&f->lock);
 	int len = asprintf(&path, "%s%s", f->dirpath, folder_subdir(ROLE_CUR));
 	pthread_mutex_unlock(&f->lock);

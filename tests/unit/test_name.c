@@ -198,6 +198,57 @@ static void longest_name_fits(void **state)
 	                         ".mboxfs,S=4294967295:2,DFRST");
 }
 
+/* name.h gives the key as printf formats: mbx_message_key() writes it by hand
+ * (a listing makes thousands), so it is compared with snprintf and the
+ * contract's formats over edge values and many pseudo-random ones. */
+static void key_is_printf(void **state)
+{
+	(void)state;
+	static const uint64_t edges[] = {0,
+	                                 1,
+	                                 9,
+	                                 10,
+	                                 99,
+	                                 100,
+	                                 0xf,
+	                                 0x10,
+	                                 0xffffffffULL,
+	                                 0x100000000ULL,
+	                                 (1ULL << 39) - 1,
+	                                 UINT64_MAX};
+	uint64_t x = 0x9e3779b97f4a7c15ULL;
+	for (int i = 0; i < 20000; i++) {
+		uint64_t r[5];
+		for (int k = 0; k < 5; k++) {
+			x ^= x << 13, x ^= x >> 7, x ^= x << 17; /* xorshift64 */
+			r[k] = i < 12 * 12 ? edges[(i + k * 5) % 12] : x >> (x % 64);
+		}
+		struct mbx_message m;
+		memset(&m, 0, sizeof m);
+		m.date = (int64_t)(r[0] % (1ULL << 39)) - (i % 3 == 0 ? (int64_t)(r[0] % 1000) : 0);
+		m.uid = (uint32_t)r[1];
+		m.hash = r[2];
+		m.size = (uint32_t)r[3];
+		uint32_t uidvalidity = (uint32_t)r[4];
+		uint8_t flags = (uint8_t)(i & 0x1f);
+		char want[2 * MBX_NAME_MAX], got[MBX_NAME_MAX], letters[6];
+		mbx_flag_letters(flags, letters);
+		for (int pop3 = 0; pop3 <= 1; pop3++) {
+			int n = pop3
+			            ? snprintf(want, sizeof want, "%08x%08x", uidvalidity, m.uid)
+			            : snprintf(want, sizeof want, "%lld.M%uV%uX%016llx.mboxfs,S=%u",
+			                       (long long)(m.date > 0 ? m.date : 0), m.uid,
+			                       uidvalidity, (unsigned long long)m.hash, m.size);
+			assert_int_equal(mbx_message_key(uidvalidity, &m, pop3, got), n);
+			assert_string_equal(got, want);
+			snprintf(want + n, sizeof want - (size_t)n, ":2,%s", letters);
+			assert_int_equal(mbx_message_name_flags(uidvalidity, &m, pop3, flags, got),
+			                 strlen(want));
+			assert_string_equal(got, want);
+		}
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -210,6 +261,7 @@ int main(void)
 	    cmocka_unit_test(different_input_different_key),
 	    cmocka_unit_test(negative_date_clamped),
 	    cmocka_unit_test(longest_name_fits),
+	    cmocka_unit_test(key_is_printf),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,172 @@
+#!/usr/bin/env python3
+"""Listings of cur/ given as names only (fs/kernel_names.c): once the kernel
+was given every message of a listing with its node, a listing that is the same
+again gives the names without nodes, and the kernel keeps the dentries it has.
+That must never leave a listed name that cannot be opened (a negative dentry,
+ENOENT) or that opens another message, whatever happened in between. Here,
+on a mount of one account whose mbox UW's c-client changes as uw-imapd does:
+
+- listings one after the other (with nodes, then names only): every listed
+  name opens and reads as the message its UID names (mboxfs show);
+- the old server flags a message and no one lists cur/ in between, the new
+  name looked up first (ENOENT, cached), then the flag cleared again: the
+  listing is the first one again, and every name opens at once;
+- the same with a listing in between, and the old name looked up (ENOENT)
+  just before it comes back;
+- the kernel dropping its dentries and inodes between listings (drop_caches);
+- Courier imapd then serves the same bodies as before all this.
+Every open is checked right after the listing, well inside the 1 s for which
+the kernel keeps a negative dentry.
+
+usage: test_listing_names.py MBOXFS CCLIENT_CHANGE
+"""
+import hashlib
+import os
+import re
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(__file__))
+import harness  # noqa: E402
+from imap import Imapd, fetch_all, select  # noqa: E402
+from test_crash_concurrency import old_mbox  # noqa: E402
+
+UID = 5  # the message the old server flags
+
+
+def uid_of(name):
+    m = re.search(r"\.M(\d+)V", name)
+    return int(m.group(1)) if m else None
+
+
+def check_listing(cur, bodies, what):
+    """Lists cur/, opens every name at once: problems, and the names."""
+    names = sorted(os.listdir(cur))
+    problems = []
+    for name in names:
+        try:
+            with open(os.path.join(cur, name), "rb") as f:
+                data = f.read()
+        except OSError as e:
+            problems.append(f"{what}: {name}: {e}")
+            continue
+        uid = uid_of(name)
+        if hashlib.sha256(data).hexdigest() != bodies.get(uid):
+            problems.append(f"{what}: {name} does not read as UID {uid}")
+    if sorted(uid_of(n) for n in names) != sorted(bodies):
+        problems.append(f"{what}: UIDs {sorted(uid_of(n) for n in names)}")
+    return problems, names
+
+
+def name_of(names, uid):
+    return next(n for n in names if uid_of(n) == uid)
+
+
+def change(cclient, mbox, *commands):
+    run = subprocess.run([cclient, mbox, *commands], capture_output=True, text=True, timeout=60)
+    if run.returncode != 0:
+        raise RuntimeError(f"cclient_change {commands}: {run.stderr}")
+
+
+def missing(path):
+    """stat() of a name that must not exist (the kernel then caches ENOENT)."""
+    try:
+        os.stat(path)
+        return [f"{path} exists"]
+    except FileNotFoundError:
+        return []
+
+
+def main():
+    mboxfs, cclient = sys.argv[1:3]
+    harness.require_environment()
+    if not os.path.exists(cclient):
+        print("SKIP: needs c-client (libc-client2007e-dev)")
+        return harness.SKIP
+    work = harness.workdir()
+    results = harness.Results()
+    keep = False
+    try:
+        old = os.path.join(work, "old")
+        os.makedirs(old)
+        mbox = os.path.join(old, "user")
+        old_mbox(mbox)
+        map_path = os.path.join(old, "accounts.map")
+        with open(map_path, "w") as f:
+            f.write("user/Maildir inbox=user pop3=off\n")
+        state, mnt = os.path.join(work, "state"), os.path.join(work, "mail")
+        bodies = {m["uid"]: m["sha256_lf"] for m in harness.show(mboxfs, mbox)["messages"]}
+        mount = harness.Mount(mboxfs, map_path, state, mnt)
+        try:
+            maildir = os.path.join(mnt, "user/Maildir")
+            cur = os.path.join(maildir, "cur")
+            imap = Imapd(maildir)
+            select(imap, "INBOX")
+            served = {u: (m["flags"], m["body"]) for u, m in fetch_all(imap).items()}
+            imap.close()
+
+            problems, first = check_listing(cur, bodies, "first listing")
+            for n in range(3):
+                more, names = check_listing(cur, bodies, f"listing {n + 2}")
+                problems += more
+                if names != first:
+                    problems.append(f"listing {n + 2}: other names")
+            results.check("listings again and again: every name opens as its UID", problems)
+
+            # the old server renames a message and back, no listing between
+            # (UID 5 is \\Seen: old_mbox gives every third message no Status R)
+            change(cclient, mbox, "flag", str(UID), "\\Flagged")
+            try:  # whatever the daemon answers, the kernel keeps it for a while
+                os.stat(os.path.join(cur, name_of(first, UID).split(":2,")[0] + ":2,FS"))
+            except FileNotFoundError:
+                pass
+            change(cclient, mbox, "unflag", str(UID), "\\Flagged")
+            problems, names = check_listing(cur, bodies, "flag and back, no listing between")
+            problems += [] if names == first else ["other names than at first"]
+            results.check("the old server flags and unflags a message: every name opens",
+                          problems)
+
+            # the same with a listing between, the old name looked up while gone
+            change(cclient, mbox, "flag", str(UID), "\\Flagged")
+            problems, between = check_listing(cur, bodies, "flagged")
+            if name_of(between, UID) == name_of(first, UID):
+                problems.append(f"UID {UID} flagged by the old server keeps its name")
+            problems += missing(os.path.join(cur, name_of(first, UID)))
+            change(cclient, mbox, "unflag", str(UID), "\\Flagged")
+            more, names = check_listing(cur, bodies, "unflagged")
+            problems += more + ([] if names == first else ["other names than at first"])
+            more, names = check_listing(cur, bodies, "unflagged, again")
+            problems += more
+            results.check("flagged, listed, old name looked up, unflagged: every name opens "
+                          "at once", problems)
+
+            problems = []
+            for n in range(3):
+                with open("/proc/sys/vm/drop_caches", "w") as f:
+                    f.write("2\n")
+                problems += check_listing(cur, bodies, f"after drop_caches {n + 1}")[0]
+                problems += check_listing(cur, bodies, f"after drop_caches {n + 1}, again")[0]
+            results.check("the kernel drops its dentries between listings: every name opens",
+                          problems)
+
+            imap = Imapd(maildir)
+            select(imap, "INBOX")
+            now = {u: (m["flags"], m["body"]) for u, m in fetch_all(imap).items()}
+            imap.close()
+            results.check("Courier serves the same messages and flags as before",
+                          [f"UID {u}" for u in sorted(set(now) | set(served))
+                           if now.get(u) != served.get(u)])
+        finally:
+            status = mount.stop()
+        results.check("the daemon ends with status 0", [f"status {status}"] if status else [])
+        keep = results.failed > 0
+    except BaseException:
+        keep = True
+        raise
+    finally:
+        harness.remove_workdir(work, keep)
+    return results.finish()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
