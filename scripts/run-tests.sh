@@ -24,5 +24,6 @@ meson test -C build-asan --print-errorlogs || status=1
 # Not the whole suite under TSan: it defers signals until its next intercepted
 # call, which the SIGTERM tests (daemon, hostile) time out on.
 TSAN_OPTIONS=halt_on_error=1 meson test -C build-tsan --print-errorlogs \
-	index_commit store forget load crash-concurrency courier-write materialize || status=1
+	index_commit store forget load crash-concurrency courier-write materialize \
+	listing-names || status=1
 exit $status
