@@ -62,7 +62,6 @@ struct work {
 	atomic_size_t next;
 	size_t done; /* under lock, with bytes_done */
 	uint64_t bytes_done;
-	size_t workers;
 	const char *state;
 	struct committer *committer; /* NULL: each worker commits its own batches */
 	pthread_mutex_t lock;
@@ -152,16 +151,6 @@ static void batch_hand_over(struct batch_jobs *bj)
 	mbx_batch_free(b);
 }
 
-/* Mailboxes per batch: BATCH_FILES, fewer as the queue runs out, so that
- * the commit that is left when the workers are done (a syncfs and the
- * renames, which nothing overlaps) is a small one. */
-static size_t batch_goal(struct work *w)
-{
-	size_t next = atomic_load(&w->next), left = next < w->njobs ? w->njobs - next : 0;
-	size_t goal = left / (4 * w->workers);
-	return goal < 16 ? 16 : goal > BATCH_FILES ? BATCH_FILES : goal;
-}
-
 static void *worker(void *arg)
 {
 	struct work *w = arg;
@@ -193,7 +182,7 @@ static void *worker(void *arg)
 		}
 		if (bj && mbx_batch_files(bj->b) > files) {
 			bj->in[bj->n++] = j;
-			if (bj->n >= batch_goal(w) || mbx_batch_files(bj->b) >= BATCH_FILES ||
+			if (bj->n == BATCH_FILES || mbx_batch_files(bj->b) >= BATCH_FILES ||
 			    mbx_batch_bytes(bj->b) >= BATCH_BYTES) {
 				batch_hand_over(bj);
 				bj = batch_jobs_new(w);
@@ -469,7 +458,6 @@ int cmd_index(int argc, char **argv)
 	sort_jobs = w.jobs;
 	qsort(w.order, w.njobs, sizeof *w.order, biggest_first);
 	/* as many batches in commit or waiting as there are workers */
-	w.workers = (size_t)jobs;
 	w.committer = commit_start((size_t)jobs);
 	pthread_t *threads = calloc((size_t)jobs, sizeof *threads);
 	long started = 0;
