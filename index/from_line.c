@@ -325,35 +325,69 @@ static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
 	return era * 146097 + (int64_t)doe - 719468;
 }
 
-/* Offset east of UTC, in minutes, of local wall-clock time `wall` (seconds since
- * the epoch as if local time were UTC). c-client uses the offset in force when it
- * parses; mboxfs uses the one in force at the message's own date, so that the
- * same mbox gives the same INTERNALDATE (and file names) in every season. */
-static int local_offset(int64_t wall)
+/* Per thread, for the TZ they were made with: offsets by hour of wall-clock
+ * time, and by day, for the days the offset holds from midnight to midnight. */
+static _Thread_local struct {
+	int64_t hour;
+	int offset;
+	int valid;
+} hour_cache[64];
+static _Thread_local struct {
+	int64_t day;
+	int offset;
+	int whole_day; /* 1: offset holds all day; -1: it changes that day */
+} day_cache[1024];
+static _Thread_local char cached_tz[128];
+
+static int64_t floor_div(int64_t a, int64_t b)
 {
-	static _Thread_local struct {
-		int64_t hour;
-		int offset;
-		int valid;
-	} cache[64];
-	static _Thread_local char cached_tz[128]; /* the cache is for this TZ only */
-	const char *tz = getenv("TZ");
-	if (strncmp(cached_tz, tz ? tz : "", sizeof cached_tz - 1) != 0) {
-		memset(cache, 0, sizeof cache);
-		snprintf(cached_tz, sizeof cached_tz, "%s", tz ? tz : "");
-	}
-	int64_t hour = wall >= 0 ? wall / 3600 : -((-wall + 3599) / 3600);
+	return a >= 0 ? a / b : -((-a + b - 1) / b);
+}
+
+/* The offset at `wall` from the C library, cached by hour. */
+static int hour_offset(int64_t wall)
+{
+	int64_t hour = floor_div(wall, 3600);
 	unsigned slot = (unsigned)(hour & 63);
-	if (cache[slot].valid && cache[slot].hour == hour)
-		return cache[slot].offset;
+	if (hour_cache[slot].valid && hour_cache[slot].hour == hour)
+		return hour_cache[slot].offset;
 	time_t t = (time_t)wall;
 	struct tm tm;
 	gmtime_r(&t, &tm);
 	tm.tm_isdst = -1;
 	time_t local = mktime(&tm);
 	int offset = (local == (time_t)-1) ? 0 : (int)((wall - (int64_t)local) / 60);
-	cache[slot].hour = hour, cache[slot].offset = offset, cache[slot].valid = 1;
+	hour_cache[slot].hour = hour, hour_cache[slot].offset = offset, hour_cache[slot].valid = 1;
 	return offset;
+}
+
+/* Offset east of UTC, in minutes, of local wall-clock time `wall` (seconds since
+ * the epoch as if local time were UTC). c-client uses the offset in force when it
+ * parses; mboxfs uses the one in force at the message's own date, so that the
+ * same mbox gives the same INTERNALDATE (and file names) in every season.
+ *
+ * mktime() is slow and, in glibc, takes the one time-zone lock of the process:
+ * with two index workers, 40% of their waits were for it (perf, sched_switch).
+ * So a day whose offset is the same at its midnight and at the next holds it
+ * all day: exact as long as no zone changes its offset twice within a day
+ * (the tzdata here: no two changes of any zone are less than four days
+ * apart). Only the days with a change ask mktime() hour by hour. */
+static int local_offset(int64_t wall)
+{
+	const char *tz = getenv("TZ");
+	if (strncmp(cached_tz, tz ? tz : "", sizeof cached_tz - 1) != 0) {
+		memset(hour_cache, 0, sizeof hour_cache);
+		memset(day_cache, 0, sizeof day_cache);
+		snprintf(cached_tz, sizeof cached_tz, "%s", tz ? tz : "");
+	}
+	int64_t day = floor_div(wall, 86400);
+	unsigned slot = (unsigned)(day & 1023);
+	if (!day_cache[slot].whole_day || day_cache[slot].day != day) {
+		int start = hour_offset(day * 86400), end = hour_offset((day + 1) * 86400);
+		day_cache[slot].day = day, day_cache[slot].offset = start;
+		day_cache[slot].whole_day = start == end ? 1 : -1;
+	}
+	return day_cache[slot].whole_day > 0 ? day_cache[slot].offset : hour_offset(wall);
 }
 
 int mbx_from_line_date(const char *line, size_t len, struct mbx_from_date *out)

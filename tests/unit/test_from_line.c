@@ -348,6 +348,61 @@ static void date_zoneless_follows_tz_change(void **state)
 	assert_date(line, " 1-Jun-2015 12:00:00 -0700");
 }
 
+/* The offset in force at local wall-clock time `wall` (seconds as if local
+ * time were UTC), asked of mktime() directly: what from_line.c's caches must
+ * give back. */
+static int mktime_offset(time_t wall)
+{
+	struct tm tm;
+	gmtime_r(&wall, &tm);
+	tm.tm_isdst = -1;
+	time_t local = mktime(&tm);
+	return (int)((wall - local) / 60);
+}
+
+static int zone_of_wall(time_t wall)
+{
+	struct tm tm;
+	char line[64];
+	struct mbx_from_date d;
+	gmtime_r(&wall, &tm);
+	size_t n = strftime(line, sizeof line, "From user %a %b %e %H:%M:%S %Y\n", &tm);
+	mbx_from_line_date(line, n, &d);
+	assert_int_equal(d.status, MBX_DATE_LOCAL);
+	return d.zone;
+}
+
+/* from_line.c local_offset: the per-day cache (a day whose offset is the same
+ * at both midnights holds it all day) gives mktime()'s offset at every hour,
+ * 1995-2025, in zones with summer time, changes at midnight (Sao Paulo),
+ * half-hour summer time (Lord Howe) and a change of standard offset
+ * (Kathmandu 1986, before the range: checked at its own dates). Every hour of
+ * the days around a change, hour 13 of the others. */
+static void date_zoneless_day_cache_is_exact(void **state)
+{
+	(void)state;
+	static const char *const zones[] = {"America/Los_Angeles", "Europe/Berlin",
+	                                    "America/Sao_Paulo", "Australia/Lord_Howe",
+	                                    "Asia/Kathmandu"};
+	for (size_t z = 0; z < sizeof zones / sizeof zones[0]; z++) {
+		set_tz(zones[z]);
+		time_t first = z == 4 ? 504921600 /* 1986 */ : 788918400 /* 1995 */;
+		time_t last = z == 4 ? 536457600 /* 1987 */ : 1735689600 /* 2025 */;
+		int changes = 0;
+		for (time_t day = first; day < last; day += 86400) {
+			int around = mktime_offset(day) != mktime_offset(day + 86400) ||
+			             mktime_offset(day - 86400) != mktime_offset(day);
+			changes += around;
+			for (int h = around ? 0 : 13; h < 24; h += around ? 1 : 24)
+				if (zone_of_wall(day + h * 3600) != mktime_offset(day + h * 3600))
+					fail_msg("%s: %lld + %d h: %d, mktime %d", zones[z],
+					         (long long)day, h, zone_of_wall(day + h * 3600),
+					         mktime_offset(day + h * 3600));
+		}
+		assert_true(changes > 0); /* the zone exists here and changed */
+	}
+}
+
 /* 1.3: a bad month makes the date unparseable: " 1-Jan-1970 00:00:00 +0000". */
 static void date_bad_month(void **state)
 {
@@ -449,6 +504,7 @@ int main(void)
 	    cmocka_unit_test(date_zoneless_tokyo),
 	    cmocka_unit_test(date_zoneless_los_angeles_by_season),
 	    cmocka_unit_test(date_zoneless_follows_tz_change),
+	    cmocka_unit_test(date_zoneless_day_cache_is_exact),
 	    cmocka_unit_test(date_bad_month),
 	    cmocka_unit_test(date_bad_hour),
 	    cmocka_unit_test(date_year_range),
