@@ -31,12 +31,9 @@
 # WRITES=0 (skip the write rows: reads, raw file system rows and counts only).
 set -euo pipefail
 
-QUICK=0
-case ${1:-} in
---quick) QUICK=1 ;;
-"") ;;
-*) echo "usage: bench/courier.sh [--quick]" >&2; exit 2 ;;
-esac
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
+parse_quick "$@"
 if ((QUICK)); then
 	RUNS=${RUNS:-3} MESSAGES=${MESSAGES:-400} BIG_MB=${BIG_MB:-8}
 fi
@@ -47,8 +44,6 @@ ATTACH=${ATTACH:-102}
 BIG_MB=${BIG_MB:-100}
 COUNTS=${COUNTS:-1}
 WRITES=${WRITES:-1}
-# shellcheck source=bench/lib.sh
-. "$(dirname "$0")/lib.sh"
 
 need_mount_tools pt
 

@@ -19,16 +19,13 @@
 # BASELINE=<another mboxfs binary> (its never-indexed and indexed rows too, in turn).
 set -euo pipefail
 
-case ${1:-} in
---quick) RUNS=${RUNS:-3} ;;
-"") ;;
-*) echo "usage: bench/first_select.sh [--quick]" >&2; exit 2 ;;
-esac
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
+parse_quick "$@"
+if ((QUICK)); then RUNS=${RUNS:-3}; fi
 RUNS=${RUNS:-9}
 SEED=${SEED:-1}
 MESSAGES=${MESSAGES:-400}
-# shellcheck source=bench/lib.sh
-. "$(dirname "$0")/lib.sh"
 
 need_mount_tools
 bench_binaries

@@ -20,17 +20,14 @@
 # BENCH_DIR, BUILD_DIR, RUNS, SEED, MBOXES, MESSAGES, BASELINE, PERF, KEEP=1.
 set -euo pipefail
 
-case ${1:-} in
---quick) MBOXES=${MBOXES:-8} MESSAGES=${MESSAGES:-2000} RUNS=${RUNS:-5} ;;
-"") ;;
-*) echo "usage: bench/index_load.sh [--quick]" >&2; exit 2 ;;
-esac
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
+parse_quick "$@"
+if ((QUICK)); then MBOXES=${MBOXES:-8} MESSAGES=${MESSAGES:-2000} RUNS=${RUNS:-5}; fi
 RUNS=${RUNS:-11}
 SEED=${SEED:-1}
 MBOXES=${MBOXES:-40}
 MESSAGES=${MESSAGES:-5000}
-# shellcheck source=bench/lib.sh
-. "$(dirname "$0")/lib.sh"
 
 bench_binaries
 bench_workdir mboxfs-index-load /var/tmp

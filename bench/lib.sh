@@ -22,6 +22,7 @@
 #                         passthrough_ll.c (PT_SRC)
 #   remove_workdir_on_exit    at exit, removes W (KEEP=1: keeps it), but never while
 #                         something below W is still mounted
+#   parse_quick ARGS...   QUICK=1 for --quick, 0 for no argument; else usage, exit 2
 #   FRESH_FS              dir (the default) or fresh (needs root, losetup, mkfs.ext4)
 #   fresh_dir NAME SIZE   sets DIR to an empty directory for one run's output. dir: a new
 #                         directory $W/NAME.<n>, not deleted before the end. fresh: the
@@ -154,6 +155,14 @@ remove_workdir() {
 }
 
 remove_workdir_on_exit() { trap remove_workdir EXIT; }
+
+parse_quick() {
+	case ${1:-} in
+	--quick) QUICK=1 ;;
+	"") QUICK=0 ;;
+	*) echo "usage: bench/$BENCH_SCRIPT [--quick]" >&2; exit 2 ;;
+	esac
+}
 
 FRESH_FS=${FRESH_FS:-dir}
 [[ $FRESH_FS == dir || $FRESH_FS == fresh ]] || die "FRESH_FS=$FRESH_FS: dir or fresh"

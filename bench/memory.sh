@@ -39,12 +39,9 @@
 # the daemon's malloc_info through gdb).
 set -euo pipefail
 
-QUICK=0
-case ${1:-} in
---quick) QUICK=1 ;;
-"") ;;
-*) echo "usage: bench/memory.sh [--quick]" >&2; exit 2 ;;
-esac
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
+parse_quick "$@"
 if ((QUICK)); then
 	ACCOUNTS=${ACCOUNTS:-2} INBOX_MSGS=${INBOX_MSGS:-800} SESSIONS=${SESSIONS:-4}
 fi
@@ -53,8 +50,6 @@ ACCOUNTS=${ACCOUNTS:-4}
 INBOX_MSGS=${INBOX_MSGS:-6000}
 ATTACH=${ATTACH:-20}
 SESSIONS=${SESSIONS:-13}
-# shellcheck source=bench/lib.sh
-. "$(dirname "$0")/lib.sh"
 
 need_mount_tools pt
 

@@ -32,12 +32,9 @@
 # too when set; summaries kept in the work dir and printed).
 set -euo pipefail
 
-QUICK=0
-case ${1:-} in
---quick) QUICK=1 ;;
-"") ;;
-*) echo "usage: bench/scale.sh [--quick]" >&2; exit 2 ;;
-esac
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
+parse_quick "$@"
 if ((QUICK)); then
 	RUNS=${RUNS:-3} ACCOUNTS=${ACCOUNTS:-64} MESSAGES=${MESSAGES:-28100} COLD_MB=${COLD_MB:-32}
 fi
@@ -45,8 +42,6 @@ RUNS=${RUNS:-5}
 ACCOUNTS=${ACCOUNTS:-640}
 MESSAGES=${MESSAGES:-281000}
 COLD_MB=${COLD_MB:-191}
-# shellcheck source=bench/lib.sh
-. "$(dirname "$0")/lib.sh"
 bench_binaries
 
 bench_workdir mboxfs-scale /var/tmp
