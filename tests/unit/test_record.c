@@ -6,6 +6,7 @@
 #include "from_line.h"
 #include "record.h"
 #include "store.h"
+#include "temp_dirs.h"
 
 #include <fcntl.h>
 #include <stdio.h>
@@ -226,39 +227,25 @@ static void unholdable_refused(void **state)
 	FROM_LINE "Subject: one\nX-IMAPbase: 1000 20 $Label1 Junk\nX-Keywords: "                   \
 	          "Junk\n\nbody\r\n\n" FROM_LINE "Subject: two\nStatus: RO\n\nsecond\n\n"
 
-struct dirs {
-	char state[64], mail[64], mbox[128], idx[4096];
-};
-
-static int setup(void **state)
+/* temp_dirs.h's directories, with MBOX as the mbox. */
+static int setup_mbox(void **state)
 {
-	struct dirs *d = calloc(1, sizeof *d);
-	if (!d)
+	if (setup(state) < 0)
 		return -1;
-	strcpy(d->state, "/tmp/mboxfs-unit-state-XXXXXX");
-	strcpy(d->mail, "/tmp/mboxfs-unit-mail-XXXXXX");
-	if (!mkdtemp(d->state) || !mkdtemp(d->mail))
-		return -1;
-	snprintf(d->mbox, sizeof d->mbox, "%s/inbox", d->mail);
-	mbx_state_path(d->idx, sizeof d->idx, d->state, KEY, "idx");
+	struct dirs *d = *state;
 	FILE *f = fopen(d->mbox, "w");
 	if (!f)
 		return -1;
 	fputs(MBOX, f);
-	fclose(f);
-	*state = d;
-	return 0;
+	return fclose(f);
 }
 
-static int teardown(void **state)
+/* The index file of KEY in the state directory. */
+static const char *index_of(const struct dirs *d)
 {
-	struct dirs *d = *state;
-	char cmd[256];
-	snprintf(cmd, sizeof cmd, "rm -rf '%s' '%s'", d->state, d->mail);
-	if (system(cmd) != 0)
-		return -1;
-	free(d);
-	return 0;
+	static char path[4096];
+	mbx_state_path(path, sizeof path, d->state, KEY, "idx");
+	return path;
 }
 
 static char *slurp(const char *path, size_t *len)
@@ -304,7 +291,7 @@ static void index_file_holds_records(void **state)
 	assert_true(f.mb.msgs[0].bits & MBX_HAS_CR);
 	assert_int_not_equal(f.mb.msgs[0].keywords, 0);
 	size_t len;
-	char *buf = slurp(d->idx, &len);
+	char *buf = slurp(index_of(d), &len);
 	size_t at = records_at(len, &f.mb);
 	for (size_t i = 0; i < f.mb.nmsgs; i++) {
 		unsigned char r[MBX_RECORD_SIZE];
@@ -324,7 +311,7 @@ static void index_file_holds_records(void **state)
 	for (size_t i = 0; i < f.mb.nmsgs; i++)
 		assert_same_message(&again.mb.msgs[i], &f.mb.msgs[i]);
 	size_t len2;
-	char *buf2 = slurp(d->idx, &len2);
+	char *buf2 = slurp(index_of(d), &len2);
 	assert_int_equal(len2, len);
 	assert_memory_equal(buf2, buf, len);
 	free(buf2);
@@ -343,13 +330,13 @@ static void unholdable_index_rebuilt(void **state)
 	struct mbx_file f;
 	assert_int_equal(mbx_open(&f, d->mbox, d->state, KEY, err, sizeof err), 0);
 	size_t len;
-	char *buf = slurp(d->idx, &len);
+	char *buf = slurp(index_of(d), &len);
 	size_t at = records_at(len, &f.mb);
 	uint64_t huge = MBX_MAX_OFFSET + 1 + f.mb.msgs[1].offset; /* cut to 48 bits: the same */
 	memcpy(buf + at + MBX_RECORD_SIZE, &huge, 8);
 	uint64_t sum = XXH3_64bits(buf, len - 8);
 	memcpy(buf + len - 8, &sum, 8);
-	spit(d->idx, buf, len);
+	spit(index_of(d), buf, len);
 	struct mbx_mailbox back;
 	mbx_mailbox_init(&back);
 	assert_int_equal(mbx_index_parse(buf, len, KEY, &back), 0);
@@ -361,7 +348,7 @@ static void unholdable_index_rebuilt(void **state)
 	assert_true(again.mb.msgs[1].offset == f.mb.msgs[1].offset);
 	assert_int_equal(again.mb.msgs[1].uid, f.mb.msgs[1].uid);
 	size_t len2;
-	char *buf2 = slurp(d->idx, &len2); /* the index written again is sound */
+	char *buf2 = slurp(index_of(d), &len2); /* the index written again is sound */
 	assert_int_equal(mbx_index_parse(buf2, len2, KEY, &back), 1);
 	assert_true(back.msgs[1].offset == f.mb.msgs[1].offset);
 	mbx_mailbox_free(&back);
@@ -378,8 +365,8 @@ int main(void)
 	    cmocka_unit_test(limits_round_trip),
 	    cmocka_unit_test(parsed_dates_fit),
 	    cmocka_unit_test(unholdable_refused),
-	    cmocka_unit_test_setup_teardown(index_file_holds_records, setup, teardown),
-	    cmocka_unit_test_setup_teardown(unholdable_index_rebuilt, setup, teardown),
+	    cmocka_unit_test_setup_teardown(index_file_holds_records, setup_mbox, teardown),
+	    cmocka_unit_test_setup_teardown(unholdable_index_rebuilt, setup_mbox, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
