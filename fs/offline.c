@@ -2,7 +2,7 @@
  * mail root without a mount (the mb2md replacement), accounts shared out to
  * worker threads. The same code decides what exists as on the mount, so the
  * result is what a mount over the same state would show. Each worker writes
- * through one materialize group (materialize.c: one syncfs for many
+ * through one materialize group (materialize_group.c: one syncfs for many
  * folders), and has the next folder indexed meanwhile when there are
  * processors to spare. */
 #include "fs.h"
