@@ -34,6 +34,14 @@ def require_environment():
         sys.exit(SKIP)
 
 
+def require_cclient(path):
+    """Exits with the skip status unless c-client's dump tool (the old server's
+    parser, tests/oracle) was built at path."""
+    if not os.path.exists(path):
+        print("SKIP: needs c-client (libc-client2007e-dev)")
+        sys.exit(SKIP)
+
+
 def workdir():
     # not below /tmp: Courier refuses to run from a directory with the sticky bit
     base = "/var/tmp" if os.path.isdir("/var/tmp") else None

@@ -80,9 +80,7 @@ def missing(path):
 def main():
     mboxfs, cclient = sys.argv[1:3]
     harness.require_environment()
-    if not os.path.exists(cclient):
-        print("SKIP: needs c-client (libc-client2007e-dev)")
-        return harness.SKIP
+    harness.require_cclient(cclient)
     work = harness.workdir()
     results = harness.Results()
     keep = False
