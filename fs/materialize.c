@@ -165,44 +165,60 @@ static size_t choose(struct folder *f, const struct folder_dirs *d, const struct
 	return n;
 }
 
-/* Writes items[0..n): temporary files, one sync of the filesystem, the
- * intents, the renames, one sync per directory, the done records. */
+int mat_write_tmp(struct item *it)
+{
+	copy_up_tmp_name(it->tmp);
+	int fd = openat(it->dir->fd, it->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	int r = copy_up_fill(it->id, fd);
+	if (close(fd) < 0 && r == 0)
+		r = -errno;
+	if (r < 0)
+		unlinkat(it->dir->fd, it->tmp, 0);
+	return r;
+}
+
+int mat_intents(struct folder *f, const struct item *items, size_t n, uint32_t *indexes,
+                size_t *nmessages)
+{
+	char **targets = calloc(n ? n : 1, sizeof *targets);
+	size_t k = 0;
+	int r = targets ? 0 : -ENOMEM;
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		const struct item *it = &items[i];
+		if (vid_kind(it->id) != VK_MESSAGE)
+			continue;
+		indexes[k] = mat_index_of(f, it->id);
+		if (asprintf(&targets[k], "%s/%s", it->dir->path, it->name) < 0)
+			r = -ENOMEM;
+		else
+			k++;
+	}
+	if (r == 0 && k)
+		r = fstate_copy_intents(f, k, indexes, 'k', (const char *const *)targets, 0);
+	if (r == 0 && k && !mat_same_filesystem(f->journal.fd, fs.upper_fd))
+		r = journal_sync(&f->journal);
+	for (size_t i = 0; i < k; i++)
+		free(targets[i]);
+	free(targets);
+	*nmessages = r == 0 ? k : 0;
+	return r;
+}
+
+/* Writes items[0..n): temporary files, the intents, one sync of the
+ * filesystem, the renames, one sync per directory, the done records. */
 static int write_batch(struct folder *f, const struct folder_dirs *d, struct item *items, size_t n,
                        size_t *done)
 {
-	char **targets = calloc(n, sizeof *targets);
 	uint32_t *indexes = calloc(n, sizeof *indexes);
 	size_t written = 0, renamed = 0, nmessages = 0;
-	int r = targets && indexes ? 0 : -ENOMEM;
-	for (; r == 0 && written < n; written++) {
-		struct item *it = &items[written];
-		if (vid_kind(it->id) == VK_MESSAGE) {
-			indexes[nmessages] = mat_index_of(f, it->id);
-			if (asprintf(&targets[nmessages++], "%s/%s", it->dir->path, it->name) < 0) {
-				targets[--nmessages] = NULL;
-				r = -ENOMEM;
-				break;
-			}
-		}
-		copy_up_tmp_name(it->tmp);
-		int fd =
-		    openat(it->dir->fd, it->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-		if (fd < 0) {
-			r = -errno;
+	int r = indexes ? 0 : -ENOMEM;
+	for (; r == 0 && written < n; written++)
+		if ((r = mat_write_tmp(&items[written])) < 0)
 			break;
-		}
-		r = copy_up_fill(it->id, fd);
-		if (close(fd) < 0 && r == 0)
-			r = -errno;
-	}
-	/* the intents, written before the sync: when the journal lives on the
-	 * upper tree's filesystem, one syncfs makes them and the data of every
-	 * temporary file durable, before any rename */
-	if (r == 0 && nmessages)
-		r = fstate_copy_intents(f, nmessages, indexes, 'k', (const char *const *)targets,
-		                        0);
-	if (r == 0 && nmessages && !mat_same_filesystem(f->journal.fd, fs.upper_fd))
-		r = journal_sync(&f->journal);
+	if (r == 0)
+		r = mat_intents(f, items, n, indexes, &nmessages);
 	if (r == 0)
 		r = sync_dir(&d->dir[ROLE_CUR], 1);
 	unsigned dirs_used = 0, controls = 0;
@@ -227,9 +243,7 @@ static int write_batch(struct folder *f, const struct folder_dirs *d, struct ite
 		s = fstate_copied(f, renamed < nmessages ? renamed : nmessages, indexes, 'k',
 		                  controls);
 	*done = s == 0 ? renamed : 0;
-	for (size_t i = 0; i < nmessages; i++)
-		free(targets[i]);
-	free(targets), free(indexes);
+	free(indexes);
 	return r ? r : s;
 }
 

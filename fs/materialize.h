@@ -50,6 +50,17 @@ struct item {
 	char name[MBX_NAME_MAX];
 };
 
+/* Writes the item's object to a new temporary file of its directory (it->tmp),
+ * not synced: 0, or -errno (nothing left behind). */
+int mat_write_tmp(struct item *it);
+/* The intents of the messages among items[0..n) (their indexes in indexes,
+ * which holds n, and their number in *nmessages), written but not synced:
+ * when the journal lives on the upper tree's filesystem, the syncfs that
+ * makes the temporary files durable covers them; else they are synced here.
+ * 0 or -errno. */
+int mat_intents(struct folder *f, const struct item *items, size_t n, uint32_t *indexes,
+                size_t *nmessages);
+
 /* Adds the first n items to *done (their names too with want_names): 0, or
  * -ENOMEM (nothing added). */
 int mat_account_for(const struct folder *f, const struct item *items, size_t n, int want_names,

@@ -77,32 +77,13 @@ static void part_unlink_tmps(struct part *p, size_t from)
 		unlinkat(p->items[i].dir->fd, p->items[i].tmp, 0);
 }
 
-/* The intents of p's messages, not synced (the group's syncfs does that when
- * the journal shares the upper tree's filesystem). */
+/* The intents of p's messages (mat_intents). */
 static int part_intents(struct part *p)
 {
-	size_t n = 0;
-	char **targets = calloc(p->n ? p->n : 1, sizeof *targets);
+	size_t nmessages;
 	uint32_t *indexes = calloc(p->n ? p->n : 1, sizeof *indexes);
-	int r = targets && indexes ? 0 : -ENOMEM;
-	for (size_t i = 0; r == 0 && i < p->n; i++) {
-		const struct item *it = &p->items[i];
-		if (vid_kind(it->id) != VK_MESSAGE)
-			continue;
-		indexes[n] = mat_index_of(p->f, it->id);
-		if (asprintf(&targets[n], "%s/%s", it->dir->path, it->name) < 0)
-			r = -ENOMEM;
-		else
-			n++;
-	}
-	if (r == 0 && n) {
-		r = fstate_copy_intents(p->f, n, indexes, 'k', (const char *const *)targets, 0);
-		if (r == 0 && !mat_same_filesystem(p->f->journal.fd, fs.upper_fd))
-			r = journal_sync(&p->f->journal);
-	}
-	for (size_t i = 0; i < n; i++)
-		free(targets[i]);
-	free(targets), free(indexes);
+	int r = indexes ? mat_intents(p->f, p->items, p->n, indexes, &nmessages) : -ENOMEM;
+	free(indexes);
 	return r;
 }
 
@@ -288,19 +269,12 @@ int mat_group_add(struct mat_group *g, struct folder *f)
 			snprintf(it.name, sizeof it.name, "%s", control_file_name(kind));
 		if (fstatat(it.dir->fd, it.name, &st, AT_SYMLINK_NOFOLLOW) == 0)
 			continue; /* a real file already has this name */
-		copy_up_tmp_name(it.tmp);
-		int fd = openat(it.dir->fd, it.tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-		if (fd < 0) {
-			r = -errno;
+		if ((r = mat_write_tmp(&it)) < 0)
+			break;
+		if ((r = part_push(p, &it)) < 0) {
+			unlinkat(it.dir->fd, it.tmp, 0);
 			break;
 		}
-		r = copy_up_fill(it.id, fd);
-		if (close(fd) < 0 && r == 0)
-			r = -errno;
-		if (r == 0)
-			r = part_push(p, &it);
-		if (r < 0)
-			unlinkat(it.dir->fd, it.tmp, 0);
 		g->objects++, g->bytes += size;
 	}
 	free(t.ids);
