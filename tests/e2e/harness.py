@@ -1,5 +1,6 @@
 """Shared pieces of the end-to-end tests: an old-server tree, a real mboxfs
 mount, checksums of the sources, and the expected served view."""
+import contextlib
 import hashlib
 import json
 import os
@@ -46,6 +47,20 @@ def workdir():
     # not below /tmp: Courier refuses to run from a directory with the sticky bit
     base = "/var/tmp" if os.path.isdir("/var/tmp") else None
     return tempfile.mkdtemp(prefix="mboxfs-e2e-", dir=base)
+
+
+@contextlib.contextmanager
+def work_dir(results):
+    """A test's work dir (workdir()), removed when the block ends unless the
+    test failed or raised: then kept, with its daemons' logs printed
+    (remove_workdir)."""
+    work = workdir()
+    keep = True
+    try:
+        yield work
+        keep = results.failed > 0
+    finally:
+        remove_workdir(work, keep)
 
 
 def remove_workdir(work, keep):

@@ -52,10 +52,8 @@ def lister(dirs, deadline, errors, count):
 def main():
     mboxfs, examples = sys.argv[1:3]
     harness.require_environment()
-    work = harness.workdir()
     results = harness.Results()
-    keep = False
-    try:
+    with harness.work_dir(results) as work:
         tree = harness.Tree(work, examples)
         mount = harness.Mount(mboxfs, tree.map, tree.state, tree.mnt)
         try:
@@ -95,12 +93,6 @@ def main():
                       f"every directory, the daemon ends with status 0",
                       errors[:5] + after[:5] +
                       ([f"the daemon ended with status {status}"] if status else []))
-        keep = results.failed > 0
-    except BaseException:
-        keep = True
-        raise
-    finally:
-        harness.remove_workdir(work, keep)
     return results.finish()
 
 

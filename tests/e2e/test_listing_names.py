@@ -81,10 +81,8 @@ def main():
     mboxfs, cclient = sys.argv[1:3]
     harness.require_environment()
     harness.require_cclient(cclient)
-    work = harness.workdir()
     results = harness.Results()
-    keep = False
-    try:
+    with harness.work_dir(results) as work:
         old = os.path.join(work, "old")
         os.makedirs(old)
         mbox = os.path.join(old, "user")
@@ -157,12 +155,6 @@ def main():
         finally:
             status = mount.stop()
         results.check("the daemon ends with status 0", [f"status {status}"] if status else [])
-        keep = results.failed > 0
-    except BaseException:
-        keep = True
-        raise
-    finally:
-        harness.remove_workdir(work, keep)
     return results.finish()
 
 
