@@ -118,12 +118,15 @@ def tree_checksum(root):
 class Mount:
     """mboxfs mount --foreground in the background; unmounted by stop()."""
 
-    def __init__(self, mboxfs, map_path, state, mountpoint, upper=None):
+    def __init__(self, mboxfs, map_path, state, mountpoint, upper=None, debug=False):
+        """debug: libfuse logs every request to self.log (requests())."""
         os.makedirs(mountpoint, exist_ok=True)
         cmd = [mboxfs, "mount", "--map", map_path, "--state", state, "--source-tz", "UTC",
                "--foreground", mountpoint]
         if upper:
             cmd[2:2] = ["--upper", upper]
+        if debug:
+            cmd[2:2] = ["--debug"]
         self.mountpoint = mountpoint
         self.log = open(os.path.join(os.path.dirname(state), "mount.log"), "ab")
         self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT)
@@ -132,6 +135,12 @@ class Mount:
             if self.proc.poll() is not None or time.time() > deadline:
                 raise RuntimeError(f"mount did not come up: {open(self.log.name).read()}")
             time.sleep(0.05)
+
+    def requests(self, opcode):
+        """How many requests of opcode (LOOKUP, READ...) the daemon has received,
+        with debug=True: libfuse logs each before it is handled."""
+        with open(self.log.name, "rb") as f:
+            return f.read().count(f"opcode: {opcode} (".encode())
 
     def mounted(self):
         with open("/proc/mounts") as f:
