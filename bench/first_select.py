@@ -6,7 +6,10 @@ and writes its index on first use), on a mount whose state dir holds its index
 by bench/first_select.sh, which prepares the work dir (see there).
 
 Every run mounts a fresh copy of the tree (the never-indexed one an empty state dir),
-starts imapd (untimed) and times its SELECT INBOX, from sending it to its tagged OK;
+serves one session of another account first with --warm-maildir (as a mount in
+service has: its threads started, the directories above the maildirs known), then
+starts imapd and times its SELECT INBOX, from sending it to its tagged OK (and imapd's
+start with it, in the second table);
 the setups alternate run by run (A B C A B C ...); the report gives medians and
 ratios. With --baseline, the two mboxfs rows are also run with that binary (the
 before of a change, in the same run). Processes, gam_server and unmounting as in bench/courier.py (its classes are
@@ -20,12 +23,13 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import courier  # noqa: E402
+import fuse_trace  # noqa: E402
 
 VARIANTS = ("never indexed", "indexed", "native")
 BASE_VARIANTS = ("never indexed (baseline)", "indexed (baseline)")
 
 
-def one_run(cfg, variant, directory):
+def one_run(cfg, variant, directory, trace=False):
     kind = "native" if variant == "native" else "mboxfs"
     c = argparse.Namespace(**vars(cfg))
     if variant.startswith("never indexed"):
@@ -35,9 +39,20 @@ def one_run(cfg, variant, directory):
     setup = courier.Setup(kind, c, directory)
     setup.start()
     try:
+        if cfg.warm_maildir:
+            other = courier.imap.Imapd(os.path.join(setup.root, cfg.warm_maildir),
+                                       {"GAM_CLIENT_ID": setup.gam_id})
+            courier.timed(other, "SELECT INBOX")
+            other.close()
         t0 = time.perf_counter()
         session = setup.imapd()
-        t, resp = courier.timed(session, "SELECT INBOX")
+        if trace:
+            with fuse_trace.FuseTrace() as tr:
+                t, resp = courier.timed(session, "SELECT INBOX")
+            print(f"\n== {variant}: the FUSE requests of SELECT INBOX ({t * 1000:.2f} ms), "
+                  f"kernel tracepoints\n{tr.report()}")
+        else:
+            t, resp = courier.timed(session, "SELECT INBOX")
         total = time.perf_counter() - t0
         session.close()
     finally:
@@ -59,6 +74,9 @@ def main():
     p.add_argument("--bytes", type=int, required=True)
     p.add_argument("--runs", type=int, default=9)
     p.add_argument("--baseline", help="another mboxfs binary, timed in turn with this one")
+    p.add_argument("--warm-maildir", help="another account's maildir, served first (untimed)")
+    p.add_argument("--trace", action="store_true",
+                   help="then one more run of each mboxfs setup, its requests traced")
     cfg = p.parse_args()
     variants = VARIANTS + (BASE_VARIANTS if cfg.baseline else ())
     cfg.work = os.path.realpath(cfg.work)
@@ -78,6 +96,13 @@ def main():
                 totals[v].append(total)
                 courier.log(f"   run {run + 1} [{v}]: SELECT {t * 1000:.2f} ms, "
                             f"imapd start + SELECT {total * 1000:.2f} ms")
+        if cfg.trace and not fuse_trace.available():
+            print(f"(no trace: {fuse_trace.TRACEFS}/events/fuse is missing: Linux 6.13 or later)")
+        elif cfg.trace:
+            for v in variants:
+                if v != "native":
+                    d = os.path.join(cfg.work, "runs", f"trace-{v.replace(' ', '-').strip('()')}")
+                    one_run(cfg, v, d, trace=True)
     finally:
         for g in courier.GAM_SERVERS.values():
             g.stop()

@@ -4,10 +4,10 @@
  * A READDIRPLUS entry carries a node id and attributes, and for each one the
  * kernel looks the name up in its dentry cache and makes or refreshes the
  * dentry and the inode (fs/fuse/readdir.c, fuse_direntplus_link: d_lookup,
- * d_alloc_parallel, fuse_iget, fuse_change_attributes). For the first SELECT
- * of a 400-message INBOX after a mount that was 2.9 of its 3.7 ms (against
- * 0.8 ms natively), and for a warm SELECT of 8,032 messages 5.6 ms
- * (BENCHMARKS.md). An entry with node id 0 is a name only: the kernel emits it
+ * d_alloc_parallel, fuse_iget, fuse_change_attributes): most of a first
+ * SELECT after a mount, and 5.6 ms of a warm SELECT of 8,032 messages
+ * (BENCHMARKS.md, "First SELECT: the first listing of cur/ as names only",
+ * "Reads from the page cache"). An entry with node id 0 is a name only: the kernel emits it
  * and leaves its dentries alone; an open of the name then looks it up (one
  * request, for the messages Courier opens, not for every listed one: a client
  * that cached its headers opens none).
