@@ -7,10 +7,10 @@
  * d_alloc_parallel, fuse_iget, fuse_change_attributes): most of a first
  * SELECT after a mount, and 5.6 ms of a warm SELECT of 8,032 messages
  * (BENCHMARKS.md, "First SELECT: the first listing of cur/ as names only",
- * "Reads from the page cache"). An entry with node id 0 is a name only: the kernel emits it
- * and leaves its dentries alone; an open of the name then looks it up (one
- * request, for the messages Courier opens, not for every listed one: a client
- * that cached its headers opens none).
+ * "Reads from the page cache"). An entry with node id 0 is a name only: the
+ * kernel emits it and leaves its dentries alone; an open of the name then
+ * looks it up (one request, for the messages Courier opens, not for every
+ * listed one: a client that cached its headers opens none).
  *
  * Names only are right when what the kernel has for each listed name is
  * right: a dentry of that name for the message's node, or no dentry at all.
