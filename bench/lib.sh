@@ -64,8 +64,9 @@ bench_binaries() {
 			targets+=(bench/cclient_open)
 		fi
 		ninja -C "$BUILD_DIR" "${targets[@]}" >/dev/null
-		MBOXFS=$BUILD_DIR/tools/mboxfs
-		GEN_MBOX=$BUILD_DIR/bench/gen_mbox
+		# only what was not given: MBOXFS=<another binary> alone must time that one
+		MBOXFS=${MBOXFS:-$BUILD_DIR/tools/mboxfs}
+		GEN_MBOX=${GEN_MBOX:-$BUILD_DIR/bench/gen_mbox}
 		if [[ -z ${CCLIENT_OPEN:-} && -x $BUILD_DIR/bench/cclient_open ]]; then
 			CCLIENT_OPEN=$BUILD_DIR/bench/cclient_open
 		fi
