@@ -5,10 +5,10 @@
 #   calc EXPR, is_true EXPR   floating-point arithmetic and comparison (awk)
 #   ratio A B             A / B as the tables print it (0.123x below 1, else 1.2x)
 #   bench_binaries [cclient]  sets MBOXFS and GEN_MBOX (and CCLIENT_OPEN, empty when not
-#                         built): from the environment when MBOXFS and GEN_MBOX are both set
-#                         (meson's benchmark targets set them), else built in BUILD_DIR (set
-#                         up with meson if missing), with bench/cclient_open when asked for
-#                         and this build has it (libc-client found)
+#                         built): each from the environment when set (meson's benchmark
+#                         targets set both), else built in BUILD_DIR (set up with meson
+#                         if missing), with bench/cclient_open when asked for and this
+#                         build has it (libc-client found)
 #   bench_workdir NAME BASE   creates W=$BENCH_DIR/NAME.XXXXXX (BENCH_DIR default BASE)
 #   machine_facts         prints the machine and work dir lines every report starts with
 #   generate FILE ARGS... runs gen_mbox ARGS -o FILE, sets BYTES and MSGS, prints them
