@@ -95,11 +95,11 @@ struct folder {
 	/* the node id of each control file's newest snapshot, or 0 (guarded by
 	 * control_snapshot.c's lock) */
 	fuse_ino_t control_now[VK_POP3LIST + 1];
-	/* what the kernel may hold of cur/ (kernel_names.c), atomic: a count of
-	 * the events that may have left it a wrong dentry, and its value when
-	 * the kernel was last known to hold none */
+	/* what the kernel was given of cur/ (kernel_names.c), atomic: events
+	 * that may have left it without a listed message's node, and the token
+	 * of the last complete listing of cur/ given with nodes (0: none) */
 	uint64_t names_epoch;
-	uint64_t names_clean;
+	uint64_t names_listed;
 };
 
 /* An account of the map, initialised on first use. */
@@ -449,17 +449,21 @@ typedef int (*virtual_entry_fn)(const char *name, fuse_ino_t id, void *arg);
 int virtual_entries(enum role role, struct folder *f, int (*in_upper)(const char *, void *),
                     void *upper_arg, virtual_entry_fn fn, void *arg);
 
-/* kernel_names.c: whether a listing of cur/ may give its messages as names
- * only, without nodes (see there). A listing reads the epoch before it is
- * made; it may give names only while kernel_names_clean(f, epoch) held then
- * and the epoch is unchanged; a complete listing that gave every message with
- * its node records its epoch with kernel_names_cleaned(). */
+/* kernel_names.c: whether a listing of cur/ may give names only, without
+ * nodes (see there). A listing reads the epoch before it is made, and makes
+ * its token from its entries with kernel_names_seed(epoch); it may give names
+ * only while kernel_names_known(f, token) held when it was made and the epoch
+ * is unchanged; a complete listing given with nodes is recorded with
+ * kernel_names_listed(). */
 uint64_t kernel_names_epoch(struct folder *f);
-int kernel_names_clean(struct folder *f, uint64_t epoch);
-void kernel_names_cleaned(struct folder *f, uint64_t epoch);
-/* The kernel may hold a negative or a stale dentry for a name of f's cur/ (f
- * may be NULL): called before the reply that lets it. */
+uint64_t kernel_names_seed(uint64_t epoch);
+int kernel_names_known(struct folder *f, uint64_t token);
+void kernel_names_listed(struct folder *f, uint64_t token);
+/* The kernel may hold a negative or no dentry for a name of f's cur/ (f may
+ * be NULL): called before the reply that lets it. */
 void kernel_names_changed(struct folder *f);
+/* A FORGET of node id (any node: only messages count). */
+void kernel_names_forget(fuse_ino_t id);
 
 /* ops_entry.c: lookup in the merged tree, shared by the operations that
  * create an entry. Returns 0 and fills e (a real entry counts as a lookup), or

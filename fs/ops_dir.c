@@ -33,8 +33,8 @@ struct dir_handle {
 	int filled; /* the listing was taken (at the first readdir) */
 	/* cur/: its folder, and what kernel_names.c decides with */
 	struct folder *folder;
-	uint64_t epoch;
-	int names_only; /* the kernel held no wrong dentry when it was made */
+	uint64_t epoch, token;
+	int names_only; /* the kernel has every node of this listing */
 	int gave_names; /* some entries went out as names only */
 };
 
@@ -124,6 +124,29 @@ static int push_virtual(const char *name, fuse_ino_t id, void *arg)
 	return push(arg, name, id, id, DT_REG);
 }
 
+/* The token of a complete listing: every name and node id, in order. */
+static uint64_t listing_token(const struct dir_handle *d, uint64_t seed)
+{
+	XXH3_state_t *st = XXH3_createState();
+	if (!st)
+		return 0;
+	XXH3_64bits_reset_withSeed(st, seed);
+	XXH3_64bits_update(st, d->names, d->names_len);
+	uint64_t batch[256];
+	size_t k = 0;
+	for (size_t i = 0; i < d->n; i++) {
+		batch[k++] = d->entries[i].name;
+		batch[k++] = d->entries[i].vid;
+		if (k == sizeof batch / sizeof batch[0] || i + 1 == d->n) {
+			XXH3_64bits_update(st, batch, k * sizeof batch[0]);
+			k = 0;
+		}
+	}
+	uint64_t token = XXH3_64bits_digest(st);
+	XXH3_freeState(st);
+	return token ? token : 1; /* 0 is "none" */
+}
+
 static void free_handle(struct dir_handle *d)
 {
 	free(d->names);
@@ -161,8 +184,10 @@ static int fill(struct dir_handle *d, struct inode *in)
 	closedir(dp);
 	if (!failed)
 		failed = drop_shadowed(d, nvirtual);
-	if (!failed && d->folder)
-		d->names_only = kernel_names_clean(d->folder, d->epoch);
+	if (!failed && d->folder) {
+		d->token = listing_token(d, kernel_names_seed(d->epoch));
+		d->names_only = kernel_names_known(d->folder, d->token);
+	}
 	d->filled = !failed;
 	return failed ? -ENOMEM : 0;
 }
@@ -221,8 +246,8 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	/* messages as names only while nothing may have left the kernel a
-	 * wrong dentry since the listing was made (kernel_names.c) */
+	/* messages as names only while nothing may have changed the kernel's
+	 * dentries since the listing was made (kernel_names.c) */
 	int names_only = plus && d->names_only && kernel_names_epoch(d->folder) == d->epoch;
 	size_t used = 0, i;
 	for (i = (size_t)off; i < d->n; i++) {
@@ -248,8 +273,7 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		                       virtual_stat(de->vid, &e.attr) < 0)) {
 			/* a name only, looked up at open: a control file's node is a
 			 * snapshot made then, a message whose bytes are gone fails;
-			 * or any message while the kernel has no wrong dentry
-			 * (names_only) */
+			 * or a message the kernel has (names_only) */
 			d->gave_names |= vid_kind(de->vid) == VK_MESSAGE;
 			memset(&e.attr, 0, sizeof e.attr);
 			e.attr.st_ino = de->vid;
@@ -273,10 +297,10 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		}
 		used += len;
 	}
-	/* the end reached, every message given with its node: the kernel holds
-	 * no wrong dentry, unless the epoch moved since the listing was made */
-	if (plus && i == d->n && d->folder && !d->names_only && !d->gave_names)
-		kernel_names_cleaned(d->folder, d->epoch);
+	/* the end reached, every message given with its node: the kernel has
+	 * them all, unless the epoch moved since the listing was made */
+	if (plus && i == d->n && d->folder && d->token && !d->names_only && !d->gave_names)
+		kernel_names_listed(d->folder, d->token);
 	fuse_reply_buf(req, buf, used);
 	free(buf);
 }

@@ -85,7 +85,8 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		fuse_reply_entry(req, &e);
 }
 
-/* Virtual messages need no forgetting: their ids are computed. */
+/* Virtual messages need no forgetting: their ids are computed; but the next
+ * listing of their cur/ must give their nodes again (kernel_names.c). */
 static void node_forget(fuse_ino_t ino, uint64_t nlookup)
 {
 	struct inode *in = inode_of(ino);
@@ -93,6 +94,8 @@ static void node_forget(fuse_ino_t ino, uint64_t nlookup)
 		inode_forget(in, nlookup);
 	else if (vid_is_snapshot(ino))
 		control_snapshot_forget(ino, nlookup);
+	else
+		kernel_names_forget(ino);
 }
 
 static void op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
