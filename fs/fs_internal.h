@@ -100,6 +100,9 @@ struct folder {
 	 * of the last complete listing of cur/ given with nodes (0: none) */
 	uint64_t names_epoch;
 	uint64_t names_listed;
+	/* the indexes [lo, hi) of the last messages pushed to the page cache
+	 * (prefetch.c; only its thread uses them) */
+	uint32_t prefetch_lo, prefetch_hi;
 };
 
 /* An account of the map, initialised on first use. */
@@ -464,6 +467,13 @@ void kernel_names_listed(struct folder *f, uint64_t token);
 void kernel_names_changed(struct folder *f);
 /* A FORGET of node id (any node: only messages count). */
 void kernel_names_forget(fuse_ino_t id);
+
+/* prefetch.c: a read at offset 0 of message index of f asks for the messages
+ * after it to be pushed into the page cache by the prefetch thread, which
+ * runs between prefetch_start() and prefetch_stop() (see there). */
+void prefetch_after(struct folder *f, uint32_t index);
+int prefetch_start(void);
+void prefetch_stop(void);
 
 /* ops_entry.c: lookup in the merged tree, shared by the operations that
  * create an entry. Returns 0 and fills e (a real entry counts as a lookup), or

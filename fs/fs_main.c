@@ -282,6 +282,11 @@ int fs_main(const struct fs_config *cfg)
 		fs_log("cannot start the journal syncer thread");
 		goto out_unmount;
 	}
+	if (prefetch_start() < 0) {
+		fs_log("cannot start the prefetch thread");
+		journal_syncer_stop();
+		goto out_unmount;
+	}
 	fs_note("serving %zu accounts of %s at %s (%zu map lines skipped), state directory %s",
 	        fs.map.naccounts, cfg->map_path, cfg->mountpoint, fs.map.nerrors, fs.state_dir);
 	struct fuse_loop_config *loop = fuse_loop_cfg_create();
@@ -289,6 +294,7 @@ int fs_main(const struct fs_config *cfg)
 	status = fuse_session_loop_mt(se, loop) != 0;
 	fuse_loop_cfg_destroy(loop);
 	fs_note("%s: unmounting%s", cfg->mountpoint, status ? " after an error" : "");
+	prefetch_stop();
 	journal_syncer_stop();
 out_unmount:
 	fuse_session_unmount(se);

@@ -190,6 +190,9 @@ static void read_virtual(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off)
 		fuse_reply_err(req, -r);
 	else
 		read_message(req, f, m, size, off);
+	/* its first page was not cached: those after it likely are not either */
+	if (m && off == 0)
+		prefetch_after(f, (uint32_t)(m - f->file.mb.msgs));
 	if (f)
 		pthread_rwlock_unlock(&f->view_lock);
 }

@@ -25,5 +25,5 @@ meson test -C build-asan --print-errorlogs || status=1
 # call, which the SIGTERM tests (daemon, hostile) time out on.
 TSAN_OPTIONS=halt_on_error=1 meson test -C build-tsan --print-errorlogs \
 	index_commit store forget load crash-concurrency courier-write materialize \
-	listing-names || status=1
+	listing-names prefetch || status=1
 exit $status
