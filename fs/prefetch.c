@@ -26,7 +26,6 @@
 #include "fs_internal.h"
 #include "source_read.h"
 
-#include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 
@@ -81,9 +80,10 @@ static void run(struct prefetch_job job, char *buf)
 	uint32_t first = job.after + 1, i = first;
 	size_t bytes = 0;
 	for (; i - first < PREFETCH_MESSAGES && bytes < PREFETCH_BYTES; i++) {
+		/* in the last window, pushed already: a read there lost the race
+		 * with the push, or the kernel dropped the pages; not again */
 		if (i >= f->prefetch_lo && i < f->prefetch_hi)
-			continue; /* pushed already: a read lost the race, or the
-			           * kernel dropped the pages; the same bytes */
+			continue;
 		size_t len;
 		fuse_ino_t ino;
 		pthread_rwlock_rdlock(&f->view_lock);
