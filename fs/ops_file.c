@@ -186,13 +186,14 @@ static void read_virtual(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off)
 	const struct mbx_message *m = f ? virtual_message(ino, &f, &r) : NULL;
 	if (m && __atomic_load_n(&f->diverged, __ATOMIC_ACQUIRE))
 		m = NULL, r = -EIO; /* its bytes are not what was served */
+	/* its first page was not cached: those after it likely are not either;
+	 * asked before the reply, so that the pushes start before the next read */
+	if (m && off == 0)
+		prefetch_after(f, (uint32_t)(m - f->file.mb.msgs));
 	if (!m)
 		fuse_reply_err(req, -r);
 	else
 		read_message(req, f, m, size, off);
-	/* its first page was not cached: those after it likely are not either */
-	if (m && off == 0)
-		prefetch_after(f, (uint32_t)(m - f->file.mb.msgs));
 	if (f)
 		pthread_rwlock_unlock(&f->view_lock);
 }

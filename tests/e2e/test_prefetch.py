@@ -80,9 +80,12 @@ def main():
             reads = mount.requests("READ") - before
             results.check(f"{COUNT} messages read in UID order: every one as served",
                           [f"UID {u}" for u, h in want.items() if got.get(u) != h])
-            # without pushes, one READ per message (the large one: a few)
-            results.check(f"... with few READs (at most {COUNT // 8})",
-                          [] if reads <= COUNT // 8 else [f"{reads} READs"])
+            # without pushes, one READ per message (the large one: a few); with
+            # them about one per window of 32, more when a read overtakes
+            # the pushing thread (a loaded machine, sanitizers)
+            print(f"     ({reads} READs for {COUNT} messages)")
+            results.check(f"... with few READs (at most {COUNT // 4})",
+                          [] if reads <= COUNT // 4 else [f"{reads} READs"])
             again = read_all(cur, list(reversed(in_uid_order)))
             results.check("read again, the other way: the same bytes",
                           [f"UID {u}" for u, h in want.items() if again.get(u) != h])
