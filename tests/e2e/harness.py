@@ -241,6 +241,24 @@ def end_gam_servers(client_id=None):
     return ended
 
 
+def old_account(work, prefix, write_mbox, options="pop3=off"):
+    """An old server with one user (its INBOX written by write_mbox(path)) and
+    its map below work: (old server dir, map, state dir, mount point)."""
+    old = os.path.join(work, f"{prefix}-old")
+    os.makedirs(old)
+    write_mbox(os.path.join(old, "user"))
+    map_path = os.path.join(old, "accounts.map")
+    with open(map_path, "w") as f:
+        f.write(f"user/Maildir inbox=user {options}".rstrip() + "\n")
+    return old, map_path, os.path.join(work, f"{prefix}-state"), os.path.join(work, f"{prefix}-mail")
+
+
+def uid_of(name):
+    """The UID in an mboxfs message name (".M<uid>V"), or None."""
+    m = re.search(r"\.M(\d+)V", name)
+    return int(m.group(1)) if m else None
+
+
 def show(mboxfs, mbox):
     out = subprocess.run([mboxfs, "show", "--json", "--source-tz", "UTC", mbox],
                          check=True, capture_output=True, env=dict(os.environ, TZ="UTC"))

@@ -110,6 +110,16 @@ def select(imap, folder, examine=True):
     raise RuntimeError(f"{folder}: no UIDVALIDITY")
 
 
+def inbox(maildir):
+    """fetch_all() of the INBOX of maildir, in an imapd session of its own."""
+    imap = Imapd(maildir)
+    try:
+        select(imap, "INBOX")
+        return fetch_all(imap)
+    finally:
+        imap.close()
+
+
 def append(imap, folder, flags, data):
     """APPEND with a synchronizing literal; returns the tagged status line."""
     imap.n += 1

@@ -58,17 +58,11 @@ def main():
     harness.require_cclient(cclient)
     work = harness.workdir()
     results = harness.Results()
-    old = os.path.join(work, "old")
-    os.makedirs(old)
+    old, map_path, state, mnt = harness.old_account(work, "control", old_mbox, options="")
     mbox = os.path.join(old, "user")
-    old_mbox(mbox)
-    map_path = os.path.join(old, "accounts.map")
-    with open(map_path, "w") as f:
-        f.write("user/Maildir inbox=user\n")
     for n in (1, 2):
         with open(os.path.join(work, f"late{n}"), "wb") as f:
             f.write(NEW_MAIL)
-    state, mnt = os.path.join(work, "state"), os.path.join(work, "mail")
     maildir = os.path.join(mnt, "user/Maildir")
 
     def deliver(n):

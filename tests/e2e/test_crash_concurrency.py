@@ -49,14 +49,8 @@ def old_mbox(path):
 
 
 def one_account(work, prefix):
-    """An old server with one user, its map, and where state and mount go."""
-    old = os.path.join(work, f"{prefix}-old")
-    os.makedirs(old)
-    old_mbox(os.path.join(old, "user"))
-    map_path = os.path.join(old, "accounts.map")
-    with open(map_path, "w") as f:
-        f.write("user/Maildir inbox=user pop3=off\n")
-    return old, map_path, os.path.join(work, f"{prefix}-state"), os.path.join(work, f"{prefix}-mail")
+    """An old server with one user (old_mbox), its map, and where state and mount go."""
+    return harness.old_account(work, prefix, old_mbox)
 
 
 def new_message(n):

@@ -26,21 +26,15 @@ usage: test_listing_names.py MBOXFS CCLIENT_CHANGE
 """
 import hashlib
 import os
-import re
 import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
 import harness  # noqa: E402
-from imap import Imapd, fetch_all, select  # noqa: E402
-from test_crash_concurrency import old_mbox  # noqa: E402
+from imap import inbox  # noqa: E402
+from test_crash_concurrency import one_account  # noqa: E402
 
 UID = 5  # the message the old server flags
-
-
-def uid_of(name):
-    m = re.search(r"\.M(\d+)V", name)
-    return int(m.group(1)) if m else None
 
 
 def check_listing(cur, bodies, what):
@@ -54,11 +48,11 @@ def check_listing(cur, bodies, what):
         except OSError as e:
             problems.append(f"{what}: {name}: {e}")
             continue
-        uid = uid_of(name)
+        uid = harness.uid_of(name)
         if hashlib.sha256(data).hexdigest() != bodies.get(uid):
             problems.append(f"{what}: {name} does not read as UID {uid}")
-    if sorted(uid_of(n) for n in names) != sorted(bodies):
-        problems.append(f"{what}: UIDs {sorted(uid_of(n) for n in names)}")
+    if sorted(harness.uid_of(n) for n in names) != sorted(bodies):
+        problems.append(f"{what}: UIDs {sorted(harness.uid_of(n) for n in names)}")
     return problems, names
 
 
@@ -79,7 +73,7 @@ def lookups_to_open(mount, cur):
 
 
 def name_of(names, uid):
-    return next(n for n in names if uid_of(n) == uid)
+    return next(n for n in names if harness.uid_of(n) == uid)
 
 
 def change(cclient, mbox, *commands):
@@ -103,14 +97,8 @@ def main():
     harness.require_cclient(cclient)
     results = harness.Results()
     with harness.work_dir(results) as work:
-        old = os.path.join(work, "old")
-        os.makedirs(old)
+        old, map_path, state, mnt = one_account(work, "names")
         mbox = os.path.join(old, "user")
-        old_mbox(mbox)
-        map_path = os.path.join(old, "accounts.map")
-        with open(map_path, "w") as f:
-            f.write("user/Maildir inbox=user pop3=off\n")
-        state, mnt = os.path.join(work, "state"), os.path.join(work, "mail")
         bodies = {m["uid"]: m["sha256_lf"] for m in harness.show(mboxfs, mbox)["messages"]}
         mount = harness.Mount(mboxfs, map_path, state, mnt, debug=True)
         try:
@@ -126,10 +114,7 @@ def main():
             results.check("dentries dropped, a lookup in vain: the next listing gives the "
                           "nodes again", [] if n < OPENED // 2 else [f"{n} LOOKUPs"])
 
-            imap = Imapd(maildir)
-            select(imap, "INBOX")
-            served = {u: (m["flags"], m["body"]) for u, m in fetch_all(imap).items()}
-            imap.close()
+            served = {u: (m["flags"], m["body"]) for u, m in inbox(maildir).items()}
 
             problems, first = check_listing(cur, bodies, "first listing")
             for n in range(3):
@@ -175,10 +160,7 @@ def main():
             results.check("the kernel drops its dentries between listings: every name opens",
                           problems)
 
-            imap = Imapd(maildir)
-            select(imap, "INBOX")
-            now = {u: (m["flags"], m["body"]) for u, m in fetch_all(imap).items()}
-            imap.close()
+            now = {u: (m["flags"], m["body"]) for u, m in inbox(maildir).items()}
             results.check("Courier serves the same messages and flags as before",
                           [f"UID {u}" for u in sorted(set(now) | set(served))
                            if now.get(u) != served.get(u)])

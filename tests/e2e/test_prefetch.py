@@ -12,12 +12,11 @@ usage: test_prefetch.py MBOXFS
 """
 import hashlib
 import os
-import re
 import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
 import harness  # noqa: E402
-from imap import Imapd, fetch_all, select  # noqa: E402
+from imap import inbox  # noqa: E402
 
 COUNT = 200
 LARGE = 57  # a message larger than prefetch.c pushes (PREFETCH_MAX_MESSAGE)
@@ -40,16 +39,12 @@ def old_mbox(path):
             f.write(body + eol)
 
 
-def uid_of(name):
-    return int(re.search(r"\.M(\d+)V", name).group(1))
-
-
 def read_all(cur, names):
     """{UID: SHA-256 of the file} of the names of cur/, read in that order."""
     out = {}
     for n in names:
         with open(os.path.join(cur, n), "rb") as f:
-            out[uid_of(n)] = hashlib.sha256(f.read()).hexdigest()
+            out[harness.uid_of(n)] = hashlib.sha256(f.read()).hexdigest()
     return out
 
 
@@ -58,23 +53,18 @@ def main():
     harness.require_environment()
     results = harness.Results()
     with harness.work_dir(results) as work:
-        old = os.path.join(work, "old")
-        os.makedirs(old)
+        old, map_path, state, mnt = harness.old_account(work, "prefetch", old_mbox)
         mbox = os.path.join(old, "user")
-        old_mbox(mbox)
-        map_path = os.path.join(old, "accounts.map")
-        with open(map_path, "w") as f:
-            f.write("user/Maildir inbox=user pop3=off\n")
         want = {m["uid"]: m["sha256_lf"] for m in harness.show(mboxfs, mbox)["messages"]}
-        state, mnt = os.path.join(work, "state"), os.path.join(work, "mail")
-        cur = os.path.join(mnt, "user/Maildir/cur")
+        maildir = os.path.join(mnt, "user/Maildir")
+        cur = os.path.join(maildir, "cur")
 
         mount = harness.Mount(mboxfs, map_path, state, mnt, debug=True)
         try:
-            in_uid_order = sorted(os.listdir(cur), key=uid_of)  # nodes for the pushes
+            in_uid_order = sorted(os.listdir(cur), key=harness.uid_of)  # nodes for the pushes
             results.check("cur/ lists every message",
-                          [] if [uid_of(n) for n in in_uid_order] == sorted(want) else
-                          [f"UIDs {[uid_of(n) for n in in_uid_order]}"])
+                          [] if [harness.uid_of(n) for n in in_uid_order] == sorted(want) else
+                          [f"UIDs {[harness.uid_of(n) for n in in_uid_order]}"])
             before = mount.requests("READ")
             got = read_all(cur, in_uid_order)
             reads = mount.requests("READ") - before
@@ -89,10 +79,7 @@ def main():
             again = read_all(cur, list(reversed(in_uid_order)))
             results.check("read again, the other way: the same bytes",
                           [f"UID {u}" for u, h in want.items() if again.get(u) != h])
-            imap = Imapd(os.path.join(mnt, "user/Maildir"))
-            select(imap, "INBOX")
-            served = {u: m["body"] for u, m in fetch_all(imap).items()}
-            imap.close()
+            served = {u: m["body"] for u, m in inbox(maildir).items()}
         finally:
             status = mount.stop()
         results.check("the daemon ends with status 0", [f"status {status}"] if status else [])
@@ -101,14 +88,11 @@ def main():
         # go ahead of reads that never come, the reads get what they asked
         mount = harness.Mount(mboxfs, map_path, state, mnt)
         try:
-            backwards = sorted(os.listdir(cur), key=uid_of, reverse=True)
+            backwards = sorted(os.listdir(cur), key=harness.uid_of, reverse=True)
             got = read_all(cur, backwards)
             results.check("a new mount, read backwards: every message as served",
                           [f"UID {u}" for u, h in want.items() if got.get(u) != h])
-            imap = Imapd(os.path.join(mnt, "user/Maildir"))
-            select(imap, "INBOX")
-            now = {u: m["body"] for u, m in fetch_all(imap).items()}
-            imap.close()
+            now = {u: m["body"] for u, m in inbox(maildir).items()}
         finally:
             status = mount.stop()
         results.check("Courier serves the same bodies on both mounts",
