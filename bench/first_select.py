@@ -29,6 +29,10 @@ VARIANTS = ("never indexed", "indexed", "native")
 BASE_VARIANTS = ("never indexed (baseline)", "indexed (baseline)")
 
 
+def run_dir(cfg, what, variant):
+    return os.path.join(cfg.work, "runs", f"{what}-{variant.replace(' ', '-').strip('()')}")
+
+
 def one_run(cfg, variant, directory, trace=False):
     kind = "native" if variant == "native" else "mboxfs"
     c = argparse.Namespace(**vars(cfg))
@@ -88,8 +92,7 @@ def main():
         courier.ensure_gam_server("native")
         for run in range(cfg.runs):
             for v in variants:
-                d = os.path.join(cfg.work, "runs", f"{run}-{v.replace(' ', '-').strip('()')}")
-                t, total, exists = one_run(cfg, v, d)
+                t, total, exists = one_run(cfg, v, run_dir(cfg, run, v))
                 if exists != [f"* {cfg.msgs} EXISTS\r\n".encode()]:
                     raise RuntimeError(f"{v}: SELECT said {exists}, expected {cfg.msgs} EXISTS")
                 times[v].append(t)
@@ -101,8 +104,7 @@ def main():
         elif cfg.trace:
             for v in variants:
                 if v != "native":
-                    d = os.path.join(cfg.work, "runs", f"trace-{v.replace(' ', '-').strip('()')}")
-                    one_run(cfg, v, d, trace=True)
+                    one_run(cfg, v, run_dir(cfg, "trace", v), trace=True)
     finally:
         for g in courier.GAM_SERVERS.values():
             g.stop()
