@@ -2,7 +2,9 @@
 """First SELECT of a mailbox through the mount (issue 12): Courier's imapd on an mboxfs
 mount whose state dir has never seen the mailbox ("never indexed": the daemon parses it
 and writes its index on first use), on a mount whose state dir holds its index
-("indexed"), and on the same maildir materialized to a plain directory ("native"). Run
+("indexed"), on the same maildir materialized to a plain directory ("native"), and on
+libfuse's passthrough_ll mounted over a copy of that directory (what any FUSE mount
+costs: the floor of the first two). Run
 by bench/first_select.sh, which prepares the work dir (see there).
 
 Every run mounts a fresh copy of the tree (the never-indexed one an empty state dir),
@@ -25,7 +27,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import courier  # noqa: E402
 import fuse_trace  # noqa: E402
 
-VARIANTS = ("never indexed", "indexed", "native")
+VARIANTS = ("never indexed", "indexed", "native", "passthrough_ll")
 BASE_VARIANTS = ("never indexed (baseline)", "indexed (baseline)")
 
 
@@ -34,7 +36,7 @@ def run_dir(cfg, what, variant):
 
 
 def one_run(cfg, variant, directory, trace=False):
-    kind = "native" if variant == "native" else "mboxfs"
+    kind = variant if variant in ("native", "passthrough_ll") else "mboxfs"
     c = argparse.Namespace(**vars(cfg))
     if variant.startswith("never indexed"):
         c.state0 = cfg.empty_state
@@ -77,6 +79,7 @@ def main():
     p.add_argument("--msgs", type=int, required=True)
     p.add_argument("--bytes", type=int, required=True)
     p.add_argument("--runs", type=int, default=9)
+    p.add_argument("--passthrough", required=True, help="libfuse's passthrough_ll, built")
     p.add_argument("--baseline", help="another mboxfs binary, timed in turn with this one")
     p.add_argument("--warm-maildir", help="another account's maildir, served first (untimed)")
     p.add_argument("--trace", action="store_true",
@@ -84,7 +87,6 @@ def main():
     cfg = p.parse_args()
     variants = VARIANTS + (BASE_VARIANTS if cfg.baseline else ())
     cfg.work = os.path.realpath(cfg.work)
-    cfg.passthrough = None
     times = {v: [] for v in variants}
     totals = {v: [] for v in variants}
     try:
@@ -103,7 +105,7 @@ def main():
             print(f"(no trace: {fuse_trace.TRACEFS}/events/fuse is missing: Linux 6.13 or later)")
         elif cfg.trace:
             for v in variants:
-                if v != "native":
+                if v != "native":  # passthrough_ll too: the floor of a FUSE mount
                     one_run(cfg, v, run_dir(cfg, "trace", v), trace=True)
     finally:
         for g in courier.GAM_SERVERS.values():
@@ -124,7 +126,8 @@ def report(cfg, variants, times, what):
     for v in variants:
         print(f"| {v:<24} | {med[v] * 1000:9.2f} | {min(times[v]) * 1000:7.2f} | "
               f"{med[v] / med['native']:7.1f}x |")
-    print(f"never indexed / indexed: {med['never indexed'] / med['indexed']:.2f}x")
+    print(f"never indexed / indexed: {med['never indexed'] / med['indexed']:.2f}x; "
+          f"never indexed / passthrough_ll: {med['never indexed'] / med['passthrough_ll']:.2f}x")
     if cfg.baseline:
         print(f"baseline: never indexed / indexed: "
               f"{med['never indexed (baseline)'] / med['indexed (baseline)']:.2f}x; "

@@ -10,7 +10,8 @@
 # a sticky dir such as /tmp), indexes it into a state dir and materializes it
 # (materialize --offline) into a plain maildir, untimed, and runs bench/first_select.py:
 # RUNS times (default 9) in turn, a fresh mount with an empty state dir, a fresh mount
-# with a copy of the indexed state dir, a copy of the native maildir; each time imapd
+# with a copy of the indexed state dir, a copy of the native maildir, libfuse's
+# passthrough_ll (built from the example libfuse3-dev ships) over another copy; each time imapd
 # is started and its SELECT INBOX timed. Before that, each mount first serves a session
 # of another account (SELECT of a 50-message INBOX, untimed), as a mount in service has
 # (its threads started, the directories above the maildirs known); WARM=0 times the
@@ -56,11 +57,13 @@ out=$("$MBOXFS" index --map "$MAP" --state "$W/state0" --source-tz UTC)
 "$MBOXFS" materialize --offline --map "$MAP" --state "$W/native-state" --source-tz UTC --quiet \
 	"$W/native0" >/dev/null
 cat "$W/mail/inbox" >/dev/null # warm the page cache
+# the upstream example as it is, built for this run only (as bench/courier.sh does)
+cc -O2 -o "$W/passthrough_ll" "$PT_SRC" $(pkg-config --cflags --libs fuse3)
 
 options=()
 if [[ ${TRACE:-0} == 1 ]]; then options+=(--trace); fi
 if [[ $WARM == 1 ]]; then options+=(--warm-maildir w/Maildir); fi
 python3 "$SRC/bench/first_select.py" --work "$W" --mboxfs "$MBOXFS" --map "$MAP" \
-	--state0 "$W/state0" --empty-state "$W/empty-state" --native0 "$W/native0" \
+	--passthrough "$W/passthrough_ll" --state0 "$W/state0" --empty-state "$W/empty-state" --native0 "$W/native0" \
 	--maildir u/Maildir --msgs "$MSGS" --bytes "$BYTES" --runs "$RUNS" \
 	${BASELINE:+--baseline "$BASELINE"} "${options[@]}"
