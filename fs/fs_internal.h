@@ -100,6 +100,7 @@ struct folder {
 	 * of the last complete listing of cur/ given with nodes (0: none) */
 	uint64_t names_epoch;
 	uint64_t names_listed;
+	uint64_t names_opened; /* listings of cur/ taken so far */
 	/* the indexes [lo, hi) of the last messages pushed to the page cache
 	 * (prefetch.c; only its thread uses them) */
 	uint32_t prefetch_lo, prefetch_hi;
@@ -456,12 +457,14 @@ int virtual_entries(enum role role, struct folder *f, int (*in_upper)(const char
  * nodes (see there). A listing reads the epoch before it is made, and makes
  * its token from its entries with kernel_names_seed(epoch); it may give names
  * only while kernel_names_known(f, token) held when it was made and the epoch
- * is unchanged; a complete listing given with nodes is recorded with
- * kernel_names_listed(). */
+ * is unchanged. Each listing takes a number from kernel_names_opened(); a
+ * complete listing given with nodes is recorded with kernel_names_listed(),
+ * unless a newer one was taken meanwhile (the kernel caches the newest). */
 uint64_t kernel_names_epoch(struct folder *f);
 uint64_t kernel_names_seed(uint64_t epoch);
 int kernel_names_known(struct folder *f, uint64_t token);
-void kernel_names_listed(struct folder *f, uint64_t token);
+uint64_t kernel_names_opened(struct folder *f);
+void kernel_names_listed(struct folder *f, uint64_t token, uint64_t opened);
 /* The kernel may hold a negative or no dentry for a name of f's cur/ (f may
  * be NULL): called before the reply that lets it. */
 void kernel_names_changed(struct folder *f);

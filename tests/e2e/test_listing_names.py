@@ -18,7 +18,10 @@ on a mount of one account whose mbox UW's c-client changes as uw-imapd does
 - the same with a listing in between, and the old name looked up (ENOENT)
   just before it comes back;
 - the kernel dropping its dentries and inodes between listings (drop_caches);
-- Courier imapd then serves the same bodies as before all this.
+- Courier imapd then serves the same bodies as before all this;
+- a listing of an unchanged cur/ comes from the kernel's cache (FOPEN_CACHE_DIR:
+  no READDIRPLUS); after the old server appends a message, and after a
+  rename through the mount, the next listing has the change.
 Every open is checked right after the listing, well inside the 1 s for which
 the kernel keeps a negative dentry.
 
@@ -89,6 +92,46 @@ def missing(path):
         return [f"{path} exists"]
     except FileNotFoundError:
         return []
+
+
+def listed(mount, cur):
+    """The names of cur/ and the READDIRPLUS requests the listing took."""
+    before = mount.requests("READDIRPLUS")
+    names = sorted(os.listdir(cur))
+    return names, mount.requests("READDIRPLUS") - before
+
+
+def cached_listings(mount, cclient, mboxfs, mbox, cur, work):
+    problems = []
+    listed(mount, cur)  # given whole with nodes (or already): the kernel caches it
+    names, asked = listed(mount, cur)
+    if asked:
+        problems.append(f"unchanged cur/: {asked} READDIRPLUS")
+    new_mail = os.path.join(work, "new-mail")
+    with open(new_mail, "w") as f:
+        f.write("From: a@example.org\nSubject: appended while listed\n\nbody\n")
+    change(cclient, mbox, "append", new_mail)
+    uids = {m["uid"] for m in harness.show(mboxfs, mbox)["messages"]}
+    after, asked = listed(mount, cur)
+    shown = {harness.uid_of(n) for n in after}
+    if shown != uids:
+        problems.append(f"after the append: UIDs {sorted(uids - shown)} missing, "
+                        f"{sorted(shown - uids)} too many")
+    if not asked:
+        problems.append("after the append: the kernel's stale listing")
+    old_name = after[0]
+    new_name = old_name.split(":2,")[0] + ":2," + "".join(sorted(set(
+        old_name.split(":2,")[1] + "F")))
+    os.rename(os.path.join(cur, old_name), os.path.join(cur, new_name))
+    renamed, _ = listed(mount, cur)
+    if old_name in renamed or new_name not in renamed:
+        problems.append(f"after the rename of {old_name}: {old_name in renamed=}, "
+                        f"{new_name in renamed=}")
+    listed(mount, cur)
+    again, asked = listed(mount, cur)
+    if again != renamed or asked:
+        problems.append(f"unchanged again: {asked} READDIRPLUS, same names: {again == renamed}")
+    return problems
 
 
 def main():
@@ -164,6 +207,11 @@ def main():
             results.check("Courier serves the same messages and flags as before",
                           [f"UID {u}" for u in sorted(set(now) | set(served))
                            if now.get(u) != served.get(u)])
+
+            problems = cached_listings(mount, cclient, mboxfs, mbox, cur, work)
+            results.check("an unchanged cur/ is listed from the kernel's cache; an append "
+                          "by the old server and a rename through the mount show at once",
+                          problems)
         finally:
             status = mount.stop()
         results.check("the daemon ends with status 0", [f"status {status}"] if status else [])
