@@ -219,31 +219,24 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	struct name_list stale = {0};
 	if (role == ROLE_CUR && folder) /* what the old server changed */
 		folder_refresh(folder, &stale);
-	if (role != ROLE_FOLDER && folder_unservable(role, folder, "")) {
-		name_list_free(&stale);
-		fuse_reply_err(req, EIO);
-		return;
+	struct dir_handle *d = NULL;
+	int err = 0;
+	if (role != ROLE_FOLDER && folder_unservable(role, folder, ""))
+		err = EIO;
+	else if (!(d = calloc(1, sizeof *d)))
+		err = ENOMEM;
+	else if (role == ROLE_CUR && folder && (err = -fill(d, in)) != 0)
+		free_handle(d);
+	if (err) {
+		fuse_reply_err(req, err);
+	} else {
+		fi->fh = (uint64_t)(uintptr_t)d;
+		fi->cache_readdir = d->folder != NULL;
+		fi->keep_cache = d->names_only;
+		fuse_reply_open(req, fi);
 	}
-	struct dir_handle *d = calloc(1, sizeof *d);
-	if (!d) {
-		name_list_free(&stale);
-		fuse_reply_err(req, ENOMEM);
-		return;
-	}
-	if (role == ROLE_CUR && folder) {
-		int r = fill(d, in);
-		if (r < 0) {
-			free_handle(d);
-			name_list_free(&stale);
-			fuse_reply_err(req, -r);
-			return;
-		}
-	}
-	fi->fh = (uint64_t)(uintptr_t)d;
-	fi->cache_readdir = d->folder != NULL;
-	fi->keep_cache = d->names_only;
-	fuse_reply_open(req, fi);
-	forget_cur_names(folder, stale.names, stale.n); /* after the reply */
+	/* after the reply, and whatever it was: the view has changed */
+	forget_cur_names(folder, stale.names, stale.n);
 	name_list_free(&stale);
 }
 
