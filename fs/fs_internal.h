@@ -100,7 +100,8 @@ struct folder {
 	 * of the last complete listing of cur/ given with nodes (0: none) */
 	uint64_t names_epoch;
 	uint64_t names_listed;
-	uint64_t names_opened; /* listings of cur/ taken so far */
+	/* its cur/ was listed ahead of Courier (listing_ahead.c), atomic */
+	int listed_ahead;
 	/* the indexes [lo, hi) of the last messages pushed to the page cache
 	 * (prefetch.c; only its thread uses them) */
 	uint32_t prefetch_lo, prefetch_hi;
@@ -181,6 +182,7 @@ struct fs {
 	time_t started; /* times of generated control files */
 	int foreground;
 	struct fuse_session *se; /* NULL without a mount (offline materialize) */
+	char *mount_path;        /* absolute, NULL without a mount (listing_ahead.c) */
 	int state_lock_fd;       /* flock()ed: one mount or offline run per state */
 	/* fs_config.readonly (verify): the state and the upper tree are only read;
 	 * every place that would write checks it, and journals refuse appends */
@@ -457,19 +459,23 @@ int virtual_entries(enum role role, struct folder *f, int (*in_upper)(const char
  * nodes (see there). A listing reads the epoch before it is made, and makes
  * its token from its entries with kernel_names_seed(epoch); it may give names
  * only while kernel_names_known(f, token) held when it was made and the epoch
- * is unchanged. Each listing takes a number from kernel_names_opened(); a
- * complete listing given with nodes is recorded with kernel_names_listed(),
- * unless a newer one was taken meanwhile (the kernel caches the newest). */
+ * is unchanged; a complete listing given with nodes is recorded with
+ * kernel_names_listed(). */
 uint64_t kernel_names_epoch(struct folder *f);
 uint64_t kernel_names_seed(uint64_t epoch);
 int kernel_names_known(struct folder *f, uint64_t token);
-uint64_t kernel_names_opened(struct folder *f);
-void kernel_names_listed(struct folder *f, uint64_t token, uint64_t opened);
+void kernel_names_listed(struct folder *f, uint64_t token);
 /* The kernel may hold a negative or no dentry for a name of f's cur/ (f may
  * be NULL): called before the reply that lets it. */
 void kernel_names_changed(struct folder *f);
 /* A FORGET of node id (any node: only messages count). */
 void kernel_names_forget(fuse_ino_t id);
+
+/* listing_ahead.c: the first lookup in f's directory has its cur/ listed
+ * through the mount by a thread of its own, once per mount (see there);
+ * listing_ahead_drain() waits a while for those still running. */
+void listing_ahead(struct folder *f);
+void listing_ahead_drain(void);
 
 /* prefetch.c: a read at offset 0 of message index of f asks for the messages
  * after it to be pushed into the page cache by the prefetch thread, which

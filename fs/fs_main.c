@@ -268,6 +268,9 @@ int fs_main(const struct fs_config *cfg)
 
 	if (fuse_set_signal_handlers(se) != 0)
 		goto out_session;
+	/* before the mount covers it, and before fuse_daemonize() leaves the
+	 * working directory */
+	fs.mount_path = realpath(cfg->mountpoint, NULL);
 	if (fuse_session_mount(se, cfg->mountpoint) != 0)
 		goto out_signals;
 	if (fuse_daemonize(cfg->foreground) != 0 || start_terminator() != 0)
@@ -299,10 +302,13 @@ int fs_main(const struct fs_config *cfg)
 out_unmount:
 	fuse_session_unmount(se);
 	forget_cur_names_drain();
+	listing_ahead_drain();
 out_signals:
 	reload_stop();
 	fuse_remove_signal_handlers(se);
 out_session:
 	fuse_session_destroy(se);
+	free(fs.mount_path);
+	fs.mount_path = NULL;
 	return status;
 }

@@ -32,20 +32,14 @@
  * renew the entry and attribute timeouts of the messages (3600 s) before they
  * run out.
  *
- * The same test lets the kernel keep its cached listing of cur/ (ops_dir.c's
- * opendir, FOPEN_CACHE_DIR with keep_cache): it caches whatever it is given,
- * and a listing that passes is, entry for entry, the newest one it was given
- * whole (kernel_names_opened() numbers the listings, and only the newest
- * taken is recorded). A warm SELECT of 8,032 messages then sends no
- * READDIRPLUS at all.
- *
  * Listings give the nodes whenever the kernel may lack them, the first one
  * after the mount included: a node costs the kernel about 1.6 us in the
  * listing and a LOOKUP at open about 50 us, so giving them pays as soon as
  * one message in 30 is opened. Names only from the mount on made the first
  * SELECT of 8,032 messages 13 ms faster and the first ENVELOPE fetch of them
  * 0.4 s slower (BENCHMARKS.md, "First SELECT: names only on the first
- * listing, tried"). */
+ * listing, tried"). listing_ahead.c makes that first listing before
+ * Courier's, when Courier first looks into the folder. */
 #include "fs_internal.h"
 
 #include <time.h>
@@ -83,13 +77,7 @@ int kernel_names_known(struct folder *f, uint64_t token)
 	return token && __atomic_load_n(&f->names_listed, __ATOMIC_ACQUIRE) == token;
 }
 
-uint64_t kernel_names_opened(struct folder *f)
+void kernel_names_listed(struct folder *f, uint64_t token)
 {
-	return __atomic_add_fetch(&f->names_opened, 1, __ATOMIC_ACQ_REL);
-}
-
-void kernel_names_listed(struct folder *f, uint64_t token, uint64_t opened)
-{
-	if (__atomic_load_n(&f->names_opened, __ATOMIC_ACQUIRE) == opened)
-		__atomic_store_n(&f->names_listed, token, __ATOMIC_RELEASE);
+	__atomic_store_n(&f->names_listed, token, __ATOMIC_RELEASE);
 }

@@ -30,10 +30,10 @@ struct dir_handle {
 	char **upper; /* hash set of upper names, to hide shadowed virtual ones */
 	size_t upper_cap;
 	int by_key; /* cur/: a real file hides the message with its key */
-	int filled; /* the listing was taken (cur/: at opendir, else at the first readdir) */
+	int filled; /* the listing was taken (at the first readdir) */
 	/* cur/: its folder, and what kernel_names.c decides with */
 	struct folder *folder;
-	uint64_t epoch, token, opened;
+	uint64_t epoch, token;
 	int names_only; /* the kernel has every node of this listing */
 	int gave_names; /* some entries went out as names only */
 };
@@ -185,7 +185,6 @@ static int fill(struct dir_handle *d, struct inode *in)
 	if (!failed)
 		failed = drop_shadowed(d, nvirtual);
 	if (!failed && d->folder) {
-		d->opened = kernel_names_opened(d->folder);
 		d->token = listing_token(d, kernel_names_seed(d->epoch));
 		d->names_only = kernel_names_known(d->folder, d->token);
 	}
@@ -193,13 +192,11 @@ static int fill(struct dir_handle *d, struct inode *in)
 	return failed ? -ENOMEM : 0;
 }
 
-/* Every open lists anew: Courier numbers what its scan of cur/ misses anew,
- * so a listing must never be older than the open. The listing of cur/ is taken
- * here, and the kernel caches it (FOPEN_CACHE_DIR); the next open lets the
- * kernel keep its cache, with no READDIRPLUS at all, only when its own listing
- * is that one, name for name and node for node (kernel_names.c: the same test
- * as for names only). A change made through the mount clears the kernel's
- * cache by itself (the directory's i_version). */
+/* Every open lists anew (no kernel cache of listings): Courier numbers what
+ * its scan of cur/ misses anew, so a listing must never be older than the
+ * open. The kernel's cache of listings (FOPEN_CACHE_DIR) was tried and
+ * dropped: a listing it caches may have been taken before a rename that it
+ * does not count as newer, and is then served as current (BENCHMARKS.md). */
 static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct inode *in = inode_of(ino);
@@ -225,14 +222,11 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		err = EIO;
 	else if (!(d = calloc(1, sizeof *d)))
 		err = ENOMEM;
-	else if (role == ROLE_CUR && folder && (err = -fill(d, in)) != 0)
-		free_handle(d);
 	if (err) {
 		fuse_reply_err(req, err);
 	} else {
 		fi->fh = (uint64_t)(uintptr_t)d;
-		fi->cache_readdir = d->folder != NULL;
-		fi->keep_cache = d->names_only;
+		fi->cache_readdir = 0;
 		fuse_reply_open(req, fi);
 	}
 	/* after the reply, and whatever it was: the view has changed */
@@ -308,7 +302,7 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	/* the end reached, every message given with its node: the kernel has
 	 * them all, unless the epoch moved since the listing was made */
 	if (plus && i == d->n && d->folder && d->token && !d->names_only && !d->gave_names)
-		kernel_names_listed(d->folder, d->token, d->opened);
+		kernel_names_listed(d->folder, d->token);
 	fuse_reply_buf(req, buf, used);
 	free(buf);
 }

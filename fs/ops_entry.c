@@ -71,10 +71,12 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	int r = merged_lookup(parent, name, &e);
 	if (r == 0 && (e.ino & VIRTUAL_BIT) && vid_kind(e.ino) != VK_MESSAGE)
 		r = control_snapshot_entry(&e);
-	if (r == -ENOENT) { /* a negative entry, cached briefly */
-		struct inode *dir = inode_of(parent);
-		struct folder *folder;
-		if (dir && inode_place(dir, &folder) == ROLE_CUR) /* before the kernel has it */
+	/* the parent is not read after the reply: the kernel may forget it then */
+	struct inode *dir = r == 0 || r == -ENOENT ? inode_of(parent) : NULL;
+	struct folder *folder = NULL;
+	enum role role = dir ? inode_place(dir, &folder) : ROLE_NONE;
+	if (r == -ENOENT) {           /* a negative entry, cached briefly */
+		if (role == ROLE_CUR) /* before the kernel has it */
 			kernel_names_changed(folder);
 		memset(&e, 0, sizeof e);
 		e.entry_timeout = fs.timeout;
@@ -83,6 +85,11 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		fuse_reply_err(req, -r);
 	else
 		fuse_reply_entry(req, &e);
+	/* Courier looks into a folder (tmp/, courierimapacl...) before it lists
+	 * its cur/; merged_lookup() found it served. Not for the .Folder
+	 * directories inside the INBOX's. */
+	if (role == ROLE_FOLDER && folder && name[0] != '.')
+		listing_ahead(folder);
 }
 
 /* Virtual messages need no forgetting: their ids are computed; but the next
