@@ -100,7 +100,7 @@ struct folder {
 	 * of the last complete listing of cur/ given with nodes (0: none) */
 	uint64_t names_epoch;
 	uint64_t names_listed;
-	/* its cur/ was listed ahead of Courier (listing_ahead.c), atomic */
+	/* its cur/ was listed ahead of Courier (prefetch.c), atomic */
 	int listed_ahead;
 	/* the indexes [lo, hi) of the last messages pushed to the page cache
 	 * (prefetch.c; only its thread uses them) */
@@ -182,7 +182,7 @@ struct fs {
 	time_t started; /* times of generated control files */
 	int foreground;
 	struct fuse_session *se; /* NULL without a mount (offline materialize) */
-	char *mount_path;        /* absolute, NULL without a mount (listing_ahead.c) */
+	char *mount_path;        /* absolute, NULL without a mount (prefetch.c) */
 	int state_lock_fd;       /* flock()ed: one mount or offline run per state */
 	/* fs_config.readonly (verify): the state and the upper tree are only read;
 	 * every place that would write checks it, and journals refuse appends */
@@ -471,16 +471,13 @@ void kernel_names_changed(struct folder *f);
 /* A FORGET of node id (any node: only messages count). */
 void kernel_names_forget(fuse_ino_t id);
 
-/* listing_ahead.c: the first lookup in f's directory has its cur/ listed
- * through the mount by a thread of its own, once per mount (see there);
- * listing_ahead_drain() waits a while for those still running. */
-void listing_ahead(struct folder *f);
-void listing_ahead_drain(void);
-
 /* prefetch.c: a read at offset 0 of message index of f asks for the messages
  * after it to be pushed into the page cache by the prefetch thread, which
- * runs between prefetch_start() and prefetch_stop() (see there). */
+ * runs between prefetch_start() and prefetch_stop() (see there); the first
+ * lookup in f's directory asks it to list f's cur/ through the mount, once
+ * per mount. */
 void prefetch_after(struct folder *f, uint32_t index);
+void prefetch_listing(struct folder *f);
 int prefetch_start(void);
 void prefetch_stop(void);
 

@@ -302,7 +302,6 @@ int fs_main(const struct fs_config *cfg)
 out_unmount:
 	fuse_session_unmount(se);
 	forget_cur_names_drain();
-	listing_ahead_drain();
 out_signals:
 	reload_stop();
 	fuse_remove_signal_handlers(se);

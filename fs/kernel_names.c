@@ -38,8 +38,8 @@
  * one message in 30 is opened. Names only from the mount on made the first
  * SELECT of 8,032 messages 13 ms faster and the first ENVELOPE fetch of them
  * 0.4 s slower (BENCHMARKS.md, "First SELECT: names only on the first
- * listing, tried"). listing_ahead.c makes that first listing before
- * Courier's, when Courier first looks into the folder. */
+ * listing, tried"). prefetch.c makes that first listing before Courier's,
+ * when Courier first looks into the folder. */
 #include "fs_internal.h"
 
 #include <time.h>

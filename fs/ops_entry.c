@@ -89,7 +89,7 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	 * its cur/; merged_lookup() found it served. Not for the .Folder
 	 * directories inside the INBOX's. */
 	if (role == ROLE_FOLDER && folder && name[0] != '.')
-		listing_ahead(folder);
+		prefetch_listing(folder);
 }
 
 /* Virtual messages need no forgetting: their ids are computed; but the next

@@ -20,7 +20,7 @@ on a mount of one account whose mbox UW's c-client changes as uw-imapd does
 - the kernel dropping its dentries and inodes between listings (drop_caches);
 - Courier imapd then serves the same bodies as before all this;
 - on a new mount, the first lookup in the maildir makes the daemon list cur/
-  through the mount itself (fs/listing_ahead.c: READDIRPLUS from a thread not
+  through the mount itself (fs/prefetch.c: READDIRPLUS from a thread not
   this process's); opening messages by their names (from mboxfs show, no
   listing of ours) then looks nothing up, and a listing gives every UID.
 Every open is checked right after the listing, well inside the 1 s for which
