@@ -50,6 +50,9 @@ def one_run(cfg, variant, directory, trace=False):
                                        {"GAM_CLIENT_ID": setup.gam_id})
             courier.timed(other, "SELECT INBOX")
             other.close()
+        if cfg.drop_caches:  # the kernel's caches of every tree and of the sources
+            with open("/proc/sys/vm/drop_caches", "w") as f:
+                f.write("3\n")
         t0 = time.perf_counter()
         session = setup.imapd()
         if trace:
@@ -82,6 +85,8 @@ def main():
     p.add_argument("--passthrough", required=True, help="libfuse's passthrough_ll, built")
     p.add_argument("--baseline", help="another mboxfs binary, timed in turn with this one")
     p.add_argument("--warm-maildir", help="another account's maildir, served first (untimed)")
+    p.add_argument("--drop-caches", action="store_true",
+                   help="drop the kernel's caches (root) before each timed imapd starts")
     p.add_argument("--trace", action="store_true",
                    help="then one more run of each mboxfs setup, its requests traced")
     cfg = p.parse_args()

@@ -20,6 +20,7 @@
 # Needs root, /dev/fuse, fusermount3 and Courier's /usr/bin/imapd (exit 77, a skip for
 # meson, without them). Binaries: $MBOXFS and $GEN_MBOX, else built in $BUILD_DIR (see
 # lib.sh). Environment: BENCH_DIR, BUILD_DIR, RUNS, SEED, MESSAGES, WARM=0, KEEP=1,
+# DROP=1 (the kernel's caches dropped before each timed imapd, as after a quiet night),
 # BASELINE=<another mboxfs binary> (its never-indexed and indexed rows too, in turn),
 # TRACE=1 (then one more run of each mboxfs row with the kernel's FUSE tracepoints:
 # requests per opcode, their time, the largest gaps between them; bench/fuse_trace.py,
@@ -43,7 +44,7 @@ mkdir -p "$W/mail/folders" "$W/state0" "$W/empty-state" "$W/native-state" "$W/na
 
 echo "== first SELECT: never-indexed mailbox vs indexed vs native, Courier imapd"
 WARM=${WARM:-1}
-echo "   command: RUNS=$RUNS SEED=$SEED MESSAGES=$MESSAGES WARM=$WARM${BASELINE:+ BASELINE=$BASELINE}${TRACE:+ TRACE=$TRACE} bench/first_select.sh $*"
+echo "   command: RUNS=$RUNS SEED=$SEED MESSAGES=$MESSAGES WARM=$WARM${BASELINE:+ BASELINE=$BASELINE}${TRACE:+ TRACE=$TRACE}${DROP:+ DROP=$DROP} bench/first_select.sh $*"
 machine_facts
 echo "   load average $(cut -d' ' -f1-3 /proc/loadavg)"
 MAP=$W/map
@@ -63,6 +64,7 @@ cc -O2 -o "$W/passthrough_ll" "$PT_SRC" $(pkg-config --cflags --libs fuse3)
 options=()
 if [[ ${TRACE:-0} == 1 ]]; then options+=(--trace); fi
 if [[ $WARM == 1 ]]; then options+=(--warm-maildir w/Maildir); fi
+if [[ ${DROP:-0} == 1 ]]; then options+=(--drop-caches); fi
 python3 "$SRC/bench/first_select.py" --work "$W" --mboxfs "$MBOXFS" --map "$MAP" \
 	--passthrough "$W/passthrough_ll" --state0 "$W/state0" --empty-state "$W/empty-state" --native0 "$W/native0" \
 	--maildir u/Maildir --msgs "$MSGS" --bytes "$BYTES" --runs "$RUNS" \
