@@ -117,11 +117,11 @@ def listed_ahead(mount, since, maildir, mboxfs, mbox):
     me = str(os.getpid())
     deadline = time.time() + 10
     while True:
-        cur = {r[2] for r in requests_of(mount, "READDIRPLUS", since) if r[3] != me}
-        if cur and any(r[2] in cur for r in requests_of(mount, "RELEASEDIR", since)):
+        listed = {r[2] for r in requests_of(mount, "READDIRPLUS", since) if r[3] != me}
+        if listed and any(r[2] in listed for r in requests_of(mount, "RELEASEDIR", since)):
             break
         if time.time() > deadline:
-            return [f"no listing of cur/ by the daemon (READDIRPLUS of nodes {sorted(cur)})"]
+            return [f"no listing of cur/ by the daemon (READDIRPLUS of nodes {sorted(listed)})"]
         time.sleep(0.05)
     messages = harness.show(mboxfs, mbox)["messages"]
     cur = os.path.join(maildir, "cur")
