@@ -4,8 +4,8 @@ mount whose state dir has never seen the mailbox ("never indexed": the daemon pa
 and writes its index on first use), on a mount whose state dir holds its index
 ("indexed"), on the same maildir materialized to a plain directory ("native"), and on
 libfuse's passthrough_ll mounted over a copy of that directory (what any FUSE mount
-costs: the floor of the first two). Run
-by bench/first_select.sh, which prepares the work dir (see there).
+costs: the floor of the first two). Run by bench/first_select.sh, which prepares the
+work dir (see there).
 
 Every run mounts a fresh copy of the tree (the never-indexed one an empty state dir),
 serves one session of another account first with --warm-maildir (as a mount in
