@@ -88,9 +88,12 @@ void prefetch_after(struct folder *f, uint32_t index)
 	enqueue((struct prefetch_job){.f = f, .after = index});
 }
 
+/* Called at every lookup in a folder's directory: once listed, a plain load
+ * answers, with no write to the folder's cache line. */
 void prefetch_listing(struct folder *f)
 {
-	if (fs.mount_path && !__atomic_exchange_n(&f->listed_ahead, 1, __ATOMIC_ACQ_REL))
+	if (fs.mount_path && !__atomic_load_n(&f->listed_ahead, __ATOMIC_ACQUIRE) &&
+	    !__atomic_exchange_n(&f->listed_ahead, 1, __ATOMIC_ACQ_REL))
 		enqueue((struct prefetch_job){.f = f, .listing = 1});
 }
 
